@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every Swift target shares (Swift 6 language mode is set package-wide below).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "SoftRoCE",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SoftRoCEMemory", targets: ["SoftRoCEMemory"]),
+        .executable(name: "softroce", targets: ["softroce"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // C declarations Swift cannot import directly (GNU-only calls, RLIMIT_MEMLOCK, rusage per thread).
+        .target(
+            name: "CSoftRoCEShims",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        // Memory core: the only module with raw pointers and memory-management syscalls.
+        .target(
+            name: "SoftRoCEMemory",
+            dependencies: [
+                "CSoftRoCEShims",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `softroce` command.
+        .executableTarget(
+            name: "softroce",
+            dependencies: [
+                "SoftRoCEMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SoftRoCEMemoryTests",
+            dependencies: ["SoftRoCEMemory"],
+            swiftSettings: swiftSettings
+        ),
+        // ordo-one benchmarks: `swift package benchmark` (release build).
+        .executableTarget(
+            name: "SoftRoCEBenchmarks",
+            dependencies: [
+                "SoftRoCEMemory",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/SoftRoCEBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,34 @@
+#ifndef C_SOFTROCE_SHIMS_H
+#define C_SOFTROCE_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Declarations Swift cannot import from Glibc directly: GNU-only calls, enum-typed resource
+ * numbers (RLIMIT_MEMLOCK), madvise advice values that older headers lack, and rusage per thread.
+ * Every function returns what the C call returns and leaves errno as the call left it. */
+
+/// MADV_POPULATE_READ (22) and MADV_POPULATE_WRITE (23), Linux 5.14+.
+int c_softroce_madv_populate_read(void);
+int c_softroce_madv_populate_write(void);
+
+/// getrlimit(RLIMIT_MEMLOCK): the soft and hard limits in bytes; UINT64_MAX means unlimited.
+int c_softroce_get_memlock_limit(uint64_t *soft, uint64_t *hard);
+
+/// getrusage(RUSAGE_THREAD): minor and major page faults the calling thread has taken.
+int c_softroce_thread_page_faults(uint64_t *minor, uint64_t *major);
+
+/// process_vm_readv / process_vm_writev with one local and one remote iovec.
+ssize_t c_softroce_process_vm_read(pid_t pid, void *local, size_t length, uint64_t remote);
+ssize_t c_softroce_process_vm_write(pid_t pid, const void *local, size_t length, uint64_t remote);
+
+/// mlock(2) / munlock(2) as raw system calls: sanitizer runtimes intercept the libc wrappers
+/// and turn them into no-ops, which would silently unpin registered memory.
+int c_softroce_mlock(uint64_t address, size_t length);
+int c_softroce_munlock(uint64_t address, size_t length);
+
+/// The size of a page of the host in bytes (sysconf(_SC_PAGESIZE)).
+size_t c_softroce_host_page_size(void);
+
+#endif

@@ -1,0 +1,33 @@
+/// Registered user memory as the device sees it: pinned (``PinnedUmem``) or on demand
+/// (``OnDemandUmem``). The kernel's `struct ib_umem`.
+public protocol Umem: AnyObject, Sendable {
+    /// The registered virtual address range `[address, address + length)`, in bytes.
+    var range: Range<UInt64> { get }
+    /// Whether the registration allows the device to write (the MR has a write access flag).
+    var isWritable: Bool { get }
+    /// Whether pages are resolved on demand (ODP) rather than pinned at registration.
+    var isOnDemand: Bool { get }
+
+    /// Runs `body` on the bytes of `range` with `access` guaranteed for its whole duration,
+    /// resolving any page fault synchronously first.
+    ///
+    /// - Throws: ``MemoryError`` `.outsideRegion` when `range` is not inside ``range``,
+    ///   `.accessNotRegistered` for a write to a read-only registration, and for ODP the
+    ///   resolution errors of ``OnDemandUmem/map(_:access:)``; or what `body` throws.
+    func withBytes<R>(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
+    ) throws -> R
+}
+
+extension Umem {
+    /// Checks that `range` lies in the registration and that `access` is allowed by it.
+    @inline(__always)
+    func validate(_ range: Range<UInt64>, _ access: PageAccess) throws(MemoryError) {
+        guard range.lowerBound >= self.range.lowerBound, range.upperBound <= self.range.upperBound else {
+            throw MemoryError(.outsideRegion, address: range.lowerBound)
+        }
+        if access.contains(.write), !isWritable {
+            throw MemoryError(.accessNotRegistered, address: range.lowerBound)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `softroce` command: tools for the SoftRoCE user-space RDMA device.
+@main
+struct SoftRoCECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "softroce",
+        abstract: "A user-space software RDMA device with on-demand paging.",
+        subcommands: [MemoryBench.self]
+    )
+}
