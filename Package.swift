@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SoftRoCEMemory", targets: ["SoftRoCEMemory"]),
+        .library(name: "SoftRoCEWire", targets: ["SoftRoCEWire"]),
+        .library(name: "SoftRoCE", targets: ["SoftRoCE"]),
         .executable(name: "softroce", targets: ["softroce"]),
     ],
     dependencies: [
@@ -36,6 +38,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // RoCEv2 packet codec: pure values, no I/O, no dependencies.
+        .target(
+            name: "SoftRoCEWire",
+            exclude: ["Docs.docc"],
+            swiftSettings: swiftSettings
+        ),
+        // Verbs, the device engine (requester, responder, completer) and the in-process fabric.
+        .target(
+            name: "SoftRoCE",
+            dependencies: [
+                "SoftRoCEMemory",
+                "SoftRoCEWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `softroce` command.
         .executableTarget(
             name: "softroce",
@@ -48,6 +66,17 @@ let package = Package(
         .testTarget(
             name: "SoftRoCEMemoryTests",
             dependencies: ["SoftRoCEMemory"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SoftRoCEWireTests",
+            dependencies: ["SoftRoCEWire"],
+            exclude: ["Vectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SoftRoCETests",
+            dependencies: ["SoftRoCE", "SoftRoCEMemory"],
             swiftSettings: swiftSettings
         ),
         // ordo-one benchmarks: `swift package benchmark` (release build).

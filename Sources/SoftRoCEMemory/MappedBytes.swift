@@ -1,3 +1,8 @@
+import CSoftRoCEShims
+import SystemPackage
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import Synchronization
 
 /// A view of device-accessible bytes handed to the closure of a region's access primitive.
@@ -98,5 +103,29 @@ public struct MappedBytes {
         let pointer = base! + offset
         precondition(UInt(bitPattern: pointer) & 7 == 0, "atomic operand must be 8-byte aligned")
         return pointer.assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+}
+
+extension MappedBytes {
+    /// Runs `body` on the bytes of `array` (packet buffers, inline data). Valid only inside `body`.
+    @inlinable
+    public static func withBytes<R>(of array: inout [UInt8], _ body: (MappedBytes) throws -> R) rethrows -> R {
+        try array.withUnsafeMutableBytes { try body(MappedBytes(base: $0.baseAddress, count: $0.count)) }
+    }
+
+    /// Copies `count` bytes at `address` of this process into a new array without trusting the
+    /// address: `process_vm_readv(2)` on the own process, so a bad address is an error, never a
+    /// `SIGSEGV`. Used for inline data, which ibverbs reads at post time without a memory key.
+    /// - Throws: ``MemoryError`` `.notMapped` (`EFAULT`) at `address`.
+    public static func copyProcessMemory(at address: UInt64, count: Int) throws(MemoryError) -> [UInt8] {
+        guard count > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let copied = bytes.withUnsafeMutableBytes {
+            c_softroce_process_vm_read(getpid(), $0.baseAddress, count, address)
+        }
+        if copied != count {
+            throw MemoryError(.notMapped, address: address, errno: copied < 0 ? Errno(rawValue: errno) : nil)
+        }
+        return bytes
     }
 }

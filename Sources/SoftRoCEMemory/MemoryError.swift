@@ -9,7 +9,7 @@ public struct MemoryError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: UInt8, Sendable {
             case notMapped, readOnlyMapping, inaccessibleMapping, resolutionFailed, outsideRegion
-            case accessNotRegistered, misaligned, memlockLimitExceeded, lockFailed, mappingFailed
+            case accessNotRegistered, misaligned, memlockLimitExceeded, lockFailed, mappingFailed, released
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -35,8 +35,12 @@ public struct MemoryError: Error, Hashable, Sendable, CustomStringConvertible {
         /// `mmap(2)` or `munmap(2)` failed.
         public static let mappingFailed = Code(.mappingFailed)
 
+        /// The region was released (deregistered); the device may no longer touch its memory.
+        public static let released = Code(.released)
+
         public var description: String {
             switch kind {
+            case .released: "region released"
             case .notMapped: "address not mapped"
             case .readOnlyMapping: "write to a read-only mapping"
             case .inaccessibleMapping: "mapping not accessible"

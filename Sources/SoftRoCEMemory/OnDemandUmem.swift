@@ -55,6 +55,7 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
     private let sequence = Atomic<UInt64>(0)
     private let activeInvalidations = Atomic<Int>(0)
     private let counters = Counters()
+    private let isReleasedFlag = Atomic<Bool>(false)
 
     /// Registers `[address, address + length)` for on-demand access. Costs no table memory and
     /// no system call: pages are looked at only when the device faults on them.
@@ -98,6 +99,7 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
         try validate(range, access)
         let token = gate.enter()
         defer { gate.exit(token) }
+        if isReleasedFlag.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
         if !range.isEmpty, let missing = table.firstPageLacking(pages(of: range), bits: access.entryBits) {
             return .pageFault(PageFault(address: address(ofPage: missing), access: access, range: range))
         }
@@ -133,6 +135,7 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
     @discardableResult
     public func map(_ range: Range<UInt64>, access: PageAccess) throws(MemoryError) -> Int {
         try validate(range, access)
+        if isReleasedFlag.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
         guard !range.isEmpty else { return 0 }
         let pages = pages(of: range)
         let bits = access.entryBits
@@ -152,6 +155,7 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
             testHooks.beforePublish?()
             #endif
             let published: Int? = mutex.withLock {
+                if isReleasedFlag.load(ordering: .relaxed) { return 0 }
                 // mmu_interval_read_retry: any invalidation since readBegin bumped the sequence.
                 guard sequence.load(ordering: .relaxed) == seq else { return nil }
                 var count = 0
@@ -257,6 +261,18 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
             if spins > 64 { sched_yield() }
         }
     }
+
+    /// Releases the region (deregistration): no access or fault resolution succeeds afterwards
+    /// (`.released`), every entry is cleared, and the call returns only after accesses already
+    /// running have finished. Later calls do nothing. Corresponds to `ib_umem_odp_release`.
+    public func release() {
+        let first = mutex.withLock { !isReleasedFlag.exchange(true, ordering: .acquiringAndReleasing) }
+        guard first else { return }
+        invalidate(range)
+    }
+
+    /// Whether ``release()`` has run.
+    public var isReleased: Bool { isReleasedFlag.load(ordering: .acquiring) }
 
     /// Frees the table leaves of `range` that hold no present entry (idle child tables), after
     /// waiting for accesses that may still walk them. Returns the bytes released.

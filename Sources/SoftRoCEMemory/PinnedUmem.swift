@@ -16,6 +16,7 @@ public final class PinnedUmem: Umem, Sendable {
     /// The account the pages are charged to.
     public let account: MemlockAccount
     private let released = Atomic<Bool>(false)
+    private let gate = AccessGate()
 
     /// Locks `[address, address + length)` and charges its pages to `account`.
     ///
@@ -44,10 +45,11 @@ public final class PinnedUmem: Umem, Sendable {
 
     deinit { release() }
 
-    /// Unlocks the pages and returns them to the account; later calls do nothing.
-    /// Corresponds to `ib_umem_release`.
+    /// Stops device access (accesses already running are waited for), unlocks the pages and
+    /// returns them to the account; later calls do nothing. Corresponds to `ib_umem_release`.
     public func release() {
         guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        gate.synchronize()
         _ = HostMemory.unlock(lockedRange.lowerBound, length: lockedRange.count)
         account.uncharge(UInt64(lockedRange.count / HostMemory.pageSize))
     }
@@ -59,6 +61,9 @@ public final class PinnedUmem: Umem, Sendable {
         _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
     ) throws -> R {
         try validate(range, access)
+        let token = gate.enter()
+        defer { gate.exit(token) }
+        if released.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
         return try body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
     }
 }

@@ -1,0 +1,182 @@
+import NIOConcurrencyHelpers
+public import SoftRoCEMemory
+public import SoftRoCEWire
+import Synchronization
+
+/// A SoftRoCE device: the user-space twin of an RDMA NIC. It owns an engine thread, a table of
+/// memory regions and queue pairs, and a port attached to a ``PacketLink`` — by default the
+/// in-process fabric, so everything works with no network and no kernel module.
+/// Corresponds to `struct ibv_context` (`ibv_open_device`).
+public final class Device: Sendable, CustomStringConvertible {
+    /// The device name (`softroce0`).
+    public let name: String
+    /// Capabilities.
+    public let attributes: DeviceAttributes
+    /// Port 1.
+    public let port: PortAttributes
+    /// The link the port is attached to.
+    public let link: any PacketLink
+    /// GID index 0 (and the only entry): the IPv4-mapped address the link assigned.
+    public let gid: GID
+
+    let engine: Engine
+    let memoryRegions: MemoryRegionTable
+    let statistics = DeviceStatistics()
+    private let queuePairs = NIOLockedValueBox([UInt32: QueuePair]())
+    private let nextQueuePairNumber = Atomic<UInt32>(17)
+    private let nextHandle = Atomic<UInt32>(1)
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens a device on `link` (the shared in-process fabric by default).
+    ///
+    /// - Parameters:
+    ///   - name: the device name.
+    ///   - link: where its packets go.
+    ///   - activeMTU: the port's active MTU (4096 on the in-process fabric; what RC QPs use when
+    ///     the application does not set a path MTU is still 1024, as ibverbs requires one).
+    public init(name: String = "softroce0", link: any PacketLink = InProcessFabric.shared, activeMTU: PathMTU = .mtu4096) {
+        self.name = name
+        self.link = link
+        self.attributes = DeviceAttributes(
+            firmwareVersion: "1.0.0", nodeGUID: 0x5352_4F43_4500_0001, vendorID: 0xFFFFFF,
+            maxMemoryRegionSize: 1 << 47, pageSizeCapabilities: 0x1000 | 0x20_0000,
+            maxQueuePairs: 1 << 16, maxQueuePairWorkRequests: 1 << 14, maxScatterGatherElements: 32,
+            maxCompletionQueues: 1 << 14, maxCompletionQueueEntries: CompletionQueue.defaultMaximumCapacity,
+            maxMemoryRegions: 1 << 20, maxProtectionDomains: 1 << 16,
+            maxQueuePairReadAtomic: 128, maxQueuePairInitiatorReadAtomic: 128, maxInlineData: 256,
+            atomicCapability: .hca,
+            onDemandPaging: OnDemandPagingCapabilities(
+                isSupported: true, supportsImplicit: false,
+                reliableConnected: [.send, .receive, .write, .read, .atomic],
+                unreliableDatagram: [.send, .receive]))
+        self.port = PortAttributes(
+            number: 1, state: .active, maxMTU: .mtu4096, activeMTU: activeMTU, linkLayer: "Ethernet", gidTableLength: 1)
+        self.memoryRegions = MemoryRegionTable(maxRegions: attributes.maxMemoryRegions)
+        self.engine = Engine(name: name)
+        self.gid = link.assignGID()
+        link.attach(self, at: gid)
+    }
+
+    /// Detaches from the link, moves every QP to ERR and stops the engine thread. Later calls do
+    /// nothing. Corresponds to `ibv_close_device`.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        link.detach(self)
+        let all = queuePairs.withLockedValue { Array($0.values) }
+        for qp in all { qp.destroy() }
+        engine.stop()
+    }
+
+    public var description: String { "\(name) (\(gid))" }
+
+    // MARK: Objects
+
+    /// Allocates a protection domain. Corresponds to `ibv_alloc_pd`.
+    public func allocateProtectionDomain() -> ProtectionDomain {
+        ProtectionDomain(device: self, handle: nextHandle.wrappingAdd(1, ordering: .relaxed).oldValue)
+    }
+
+    /// Creates a completion queue of at least `capacity` entries.
+    /// - Throws: ``VerbsError`` `invalidCompletionQueueSize`. Corresponds to `ibv_create_cq`.
+    public func createCompletionQueue(capacity: Int) throws -> CompletionQueue {
+        try CompletionQueue(minimumCapacity: capacity)
+    }
+
+    /// Creates a shared receive queue. Corresponds to `ibv_create_srq`.
+    public func createSharedReceiveQueue(
+        protectionDomain: ProtectionDomain, maxWorkRequests: Int, maxScatterGatherElements: Int = 1
+    ) throws -> SharedReceiveQueue {
+        guard maxWorkRequests > 0, maxWorkRequests <= attributes.maxQueuePairWorkRequests else {
+            throw VerbsError(.invalidAttributeValue, "SRQ size \(maxWorkRequests) out of range")
+        }
+        return SharedReceiveQueue(protectionDomain: protectionDomain, maxWorkRequests: maxWorkRequests, maxScatterGatherElements: maxScatterGatherElements)
+    }
+
+    /// Creates a queue pair in RESET.
+    ///
+    /// - Parameters:
+    ///   - type: RC or UD.
+    ///   - protectionDomain: a domain of this device.
+    ///   - sendCompletionQueue / receiveCompletionQueue: where completions go (may be the same).
+    ///   - capabilities: queue sizes and SGE / inline limits (checked against the device's).
+    ///   - sharedReceiveQueue: take receives from this SRQ instead of an own receive queue.
+    ///   - signalsAll: every send WR completes with a CQE (`sq_sig_all`).
+    /// - Throws: ``VerbsError`` `invalidAttributeValue` for limits beyond the device's or a PD of
+    ///   another device. Corresponds to `ibv_create_qp`.
+    public func createQueuePair(
+        type: QueuePairType, protectionDomain: ProtectionDomain,
+        sendCompletionQueue: CompletionQueue, receiveCompletionQueue: CompletionQueue,
+        capabilities: QueuePairCapabilities, sharedReceiveQueue: SharedReceiveQueue? = nil, signalsAll: Bool = false
+    ) throws -> QueuePair {
+        guard protectionDomain.device === self else { throw VerbsError(.invalidAttributeValue, "the PD belongs to another device") }
+        guard capabilities.maxSendWR > 0, capabilities.maxSendWR <= attributes.maxQueuePairWorkRequests,
+            capabilities.maxReceiveWR >= 0, capabilities.maxReceiveWR <= attributes.maxQueuePairWorkRequests,
+            capabilities.maxSendSGE <= attributes.maxScatterGatherElements,
+            capabilities.maxReceiveSGE <= attributes.maxScatterGatherElements,
+            capabilities.maxInlineData <= attributes.maxInlineData
+        else { throw VerbsError(.invalidAttributeValue, "QP capabilities exceed the device's") }
+        let number = QueuePairNumber(rawValue: nextQueuePairNumber.wrappingAdd(1, ordering: .relaxed).oldValue)
+        let qp = QueuePair(
+            device: self, number: number, type: type, protectionDomain: protectionDomain,
+            sendCompletionQueue: sendCompletionQueue, receiveCompletionQueue: receiveCompletionQueue,
+            sharedReceiveQueue: sharedReceiveQueue, capabilities: capabilities, signalsAll: signalsAll)
+        queuePairs.withLockedValue { $0[number.rawValue] = qp }
+        return qp
+    }
+
+    func removeQueuePair(_ qp: QueuePair) {
+        queuePairs.withLockedValue { table in
+            if table[qp.number.rawValue] === qp { table[qp.number.rawValue] = nil }
+        }
+    }
+
+    /// The live queue pair with this number.
+    public func queuePair(number: QueuePairNumber) -> QueuePair? {
+        queuePairs.withLockedValue { $0[number.rawValue] }
+    }
+
+    // MARK: Packets
+
+    /// Delivers a run from the link: requests go to the destination QP's responder, responses to
+    /// its completer. Unknown QPs and malformed runs are dropped and counted.
+    public func receive(_ run: PacketRun, payload: MappedBytes?, from source: GID) {
+        guard let qp = queuePair(number: run.headers.bth.destinationQueuePair), !qp.destroyed.load(ordering: .relaxed),
+            (payload?.count ?? 0) == run.payloadLength, run.packetCount >= 1
+        else {
+            statistics.droppedPackets.add(1, ordering: .relaxed)
+            return
+        }
+        if run.headers.opcode.isResponse {
+            qp.receiveResponse(run, payload: payload)
+        } else {
+            qp.receiveRequest(run, payload: payload, from: source)
+        }
+    }
+
+    func reportCompletionQueueOverflow(_ cq: CompletionQueue) {
+        statistics.completionQueueOverflows.add(1, ordering: .relaxed)
+    }
+
+    // MARK: Counters
+
+    /// The device's counters now, with ODP totals over its live regions.
+    public var counters: DeviceCounters {
+        var counters = DeviceCounters(
+            rnrNaksSent: statistics.rnrNaksSent.load(ordering: .relaxed),
+            rnrNaksReceived: statistics.rnrNaksReceived.load(ordering: .relaxed),
+            retransmits: statistics.retransmits.load(ordering: .relaxed),
+            duplicatePackets: statistics.duplicatePackets.load(ordering: .relaxed),
+            droppedPackets: statistics.droppedPackets.load(ordering: .relaxed),
+            completionQueueOverflows: statistics.completionQueueOverflows.load(ordering: .relaxed),
+            pageFaults: 0, faultedPages: 0, invalidations: 0, invalidatedPages: 0)
+        for region in memoryRegions.all {
+            guard let odp = region.onDemandUmem else { continue }
+            let stats = odp.statistics
+            counters.pageFaults += stats.faults
+            counters.faultedPages += stats.faultedPages
+            counters.invalidations += stats.invalidations
+            counters.invalidatedPages += stats.invalidatedPages
+        }
+        return counters
+    }
+}

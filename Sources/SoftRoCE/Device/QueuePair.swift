@@ -1,0 +1,156 @@
+import NIOConcurrencyHelpers
+public import SoftRoCEMemory
+import SoftRoCEWire
+import Synchronization
+
+/// A queue pair: a send queue and a receive queue bound to completion queues, reliable
+/// connected (RC) or unreliable datagram (UD). Corresponds to `struct ibv_qp` (`ibv_create_qp`).
+///
+/// The application posts work requests (``postSend(_:)``, ``postReceive(_:)``) from any thread;
+/// the device's engine thread runs the requester, and the responder and completer run where
+/// packets are delivered (the link), as in Linux rxe. Completions arrive on the CQs.
+public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
+    /// The QP number (24 bits).
+    public let number: QueuePairNumber
+    /// RC or UD.
+    public let type: QueuePairType
+    /// The protection domain; work requests may only use regions of the same domain.
+    public let protectionDomain: ProtectionDomain
+    /// Completion queues for send and receive work requests.
+    public let sendCompletionQueue: CompletionQueue
+    public let receiveCompletionQueue: CompletionQueue
+    /// The shared receive queue, when receives come from one.
+    public let sharedReceiveQueue: SharedReceiveQueue?
+    /// Queue sizes and limits, as granted.
+    public let capabilities: QueuePairCapabilities
+    /// Whether every send work request completes with a CQE (`sq_sig_all`).
+    public let signalsAll: Bool
+
+    let device: Device
+    let stateValue = Atomic<UInt8>(QueuePairState.reset.rawValue)
+    let attributes = NIOLockedValueBox(QueuePairAttributes())
+    let modifyLock = NIOLock()
+    let sendSide: NIOLockedValueBox<SendSide>
+    let responderSide: NIOLockedValueBox<ResponderSide>
+    let receiveRing: NIOLockedValueBox<ReceiveRing>
+    private let scheduled = Atomic<Bool>(false)
+    let destroyed = Atomic<Bool>(false)
+
+    init(
+        device: Device, number: QueuePairNumber, type: QueuePairType, protectionDomain: ProtectionDomain,
+        sendCompletionQueue: CompletionQueue, receiveCompletionQueue: CompletionQueue,
+        sharedReceiveQueue: SharedReceiveQueue?, capabilities: QueuePairCapabilities, signalsAll: Bool
+    ) {
+        self.device = device
+        self.number = number
+        self.type = type
+        self.protectionDomain = protectionDomain
+        self.sendCompletionQueue = sendCompletionQueue
+        self.receiveCompletionQueue = receiveCompletionQueue
+        self.sharedReceiveQueue = sharedReceiveQueue
+        self.capabilities = capabilities
+        self.signalsAll = signalsAll
+        self.sendSide = NIOLockedValueBox(SendSide(capacity: capabilities.maxSendWR))
+        self.responderSide = NIOLockedValueBox(ResponderSide())
+        self.receiveRing = NIOLockedValueBox(ReceiveRing(capacity: capabilities.maxReceiveWR))
+    }
+
+    /// The current state.
+    public var state: QueuePairState { QueuePairState(rawValue: stateValue.load(ordering: .acquiring)) ?? .error }
+
+    /// The attributes set so far (`ibv_query_qp`), with the current state.
+    public var currentAttributes: QueuePairAttributes {
+        var current = attributes.withLockedValue { $0 }
+        current.state = state
+        return current
+    }
+
+    public var description: String { "QP(\(type) #\(number.rawValue) \(state))" }
+    public static func == (lhs: QueuePair, rhs: QueuePair) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+
+    // MARK: Posting
+
+    /// Posts one send work request.
+    ///
+    /// - Throws: ``VerbsError`` when the request is invalid for this QP (opcode, SGE count,
+    ///   inline size, atomic length/alignment, missing UD destination), the send queue is full
+    ///   (`sendQueueFull`), or the QP is not in RTS/SQD/SQE/ERR (`invalidState`); a request
+    ///   posted in ERR completes with `WR_FLUSH_ERR`. Corresponds to `ibv_post_send`.
+    public func postSend(_ request: SendWorkRequest) throws {
+        try request.validate(for: type, capabilities: capabilities)
+        let state = self.state
+        guard state == .readyToSend || state == .sendQueueDrained || state == .sendQueueError || state == .error else {
+            throw VerbsError(.invalidState, "post_send needs RTS (the QP is \(state))")
+        }
+        var wqe = SendWQE(request: request, signaled: signalsAll || request.flags.contains(.signaled))
+        if request.flags.contains(.inline) {
+            var data: [UInt8] = []
+            data.reserveCapacity(Int(request.totalLength))
+            for sge in request.scatterGatherList where sge.length > 0 {
+                do {
+                    data += try MappedBytes.copyProcessMemory(at: sge.address, count: Int(sge.length))
+                } catch {
+                    throw VerbsError(.invalidAttributeValue, "inline data at 0x\(String(sge.address, radix: 16)) is not readable")
+                }
+            }
+            wqe.inlineData = data
+        }
+        try sendSide.withLockedValue { side in
+            guard !side.queue.isFull else { throw VerbsError(.sendQueueFull, "send queue full (\(capabilities.maxSendWR) WRs)") }
+            side.queue.append(wqe)
+        }
+        device.engine.schedule(self)
+    }
+
+    /// Posts several send work requests in order; stops at the first that fails and throws its error
+    /// (the ones before it stay posted), as `ibv_post_send`'s `bad_wr`.
+    public func postSend(_ requests: [SendWorkRequest]) throws {
+        for request in requests { try postSend(request) }
+    }
+
+    /// Posts one receive work request.
+    ///
+    /// - Throws: ``VerbsError`` for too many SGEs, a full receive queue (`receiveQueueFull`), a QP
+    ///   in RESET (`invalidState`), or a QP attached to an SRQ (`invalidState`). Posted in ERR it
+    ///   completes with `WR_FLUSH_ERR`. Corresponds to `ibv_post_recv`.
+    public func postReceive(_ request: ReceiveWorkRequest) throws {
+        try request.validate(capabilities: capabilities)
+        guard sharedReceiveQueue == nil else { throw VerbsError(.invalidState, "QP receives from an SRQ") }
+        let state = self.state
+        guard state != .reset else { throw VerbsError(.invalidState, "post_recv needs INIT or later (the QP is RESET)") }
+        if state == .error {
+            _ = receiveCompletionQueue.push(.flushed(wrID: request.id, opcode: .receive, qpNumber: number))
+            return
+        }
+        try receiveRing.withLockedValue { ring in
+            guard !ring.isFull else { throw VerbsError(.receiveQueueFull, "receive queue full (\(capabilities.maxReceiveWR) WRs)") }
+            ring.append(request)
+        }
+    }
+
+    /// Posts several receive work requests in order.
+    public func postReceive(_ requests: [ReceiveWorkRequest]) throws {
+        for request in requests { try postReceive(request) }
+    }
+
+    /// Destroys the QP: it moves to ERR (flushing its queues), stops receiving packets and leaves
+    /// the device. Corresponds to `ibv_destroy_qp`.
+    public func destroy() {
+        guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        moveToError()
+        device.removeQueuePair(self)
+    }
+
+    // MARK: Engine plumbing
+
+    /// Marks the QP scheduled on the engine; false if it already was.
+    func markScheduled() -> Bool { !scheduled.exchange(true, ordering: .acquiringAndReleasing) }
+    func clearScheduled() { scheduled.store(false, ordering: .releasing) }
+
+    /// Takes the next receive work request (own queue or SRQ).
+    func takeReceive() -> ReceiveWorkRequest? {
+        if let sharedReceiveQueue { return sharedReceiveQueue.take() }
+        return receiveRing.withLockedValue { $0.popFirst() }
+    }
+}

@@ -1,0 +1,275 @@
+import Synchronization
+import NIOConcurrencyHelpers
+import SoftRoCEMemory
+import SoftRoCEWire
+
+extension QueuePair {
+    /// The completer (rxe_comp.c): handles acknowledgements, NAKs, READ responses and ATOMIC
+    /// acknowledgements arriving for this QP's requests, and turns finished WQEs into work
+    /// completions in send-queue order. Runs on whichever thread delivers the response.
+    func receiveResponse(_ run: PacketRun, payload: MappedBytes?) {
+        guard type == .rc else { return }
+        let state = self.state
+        guard state == .readyToSend || state == .sendQueueDrained else { return }
+        let headers = run.headers
+        let psn = headers.bth.psn
+        var reschedule = false
+        sendSide.withLockedValue { side in
+            switch headers.opcode {
+            case .rcAcknowledge:
+                guard let aeth = headers.aeth else { return }
+                reschedule = handleAcknowledge(aeth, psn: psn, side: &side)
+            case .rcAtomicAcknowledge:
+                guard let ack = headers.atomicAckETH else { return }
+                acknowledge(upTo: psn - 1, side: &side)
+                guard let offset = side.queue.offset(of: psn), side.queue[offset].status == nil,
+                    side.queue[offset].request.opcode.isAtomic
+                else { return }
+                var wqe = side.queue[offset]
+                var original = (0..<8).map { UInt8(truncatingIfNeeded: ack.originalRemoteData >> (8 * $0)) }  // host order (little-endian)
+                let stored = MappedBytes.withBytes(of: &original) { store($0, into: wqe, at: 0) }
+                wqe.status = stored ? .success : .localProtectionError
+                side.queue[offset] = wqe
+                if stored { advanceAcknowledged(to: psn, side: &side) } else { fail(&side, at: offset, status: .localProtectionError) }
+                reschedule = true
+            default:
+                guard headers.opcode.isReadResponse else { return }
+                reschedule = handleReadResponse(run, payload: payload, side: &side)
+            }
+            completeFinished(&side)
+        }
+        if reschedule { device.engine.schedule(self) }
+    }
+
+    private func handleAcknowledge(_ aeth: AETH, psn: PacketSequenceNumber, side: inout SendSide) -> Bool {
+        switch aeth.syndrome.kind {
+        case .ack:
+            acknowledge(upTo: psn, side: &side)
+            return true
+        case .rnrNak(let timer):
+            acknowledge(upTo: psn - 1, side: &side)
+            guard let offset = side.queue.offset(of: psn) else { return false }
+            if side.path.rnrRetry != 7 {
+                if side.rnrRemaining == 0 {
+                    fail(&side, at: offset, status: .rnrRetryExceededError)
+                    return true
+                }
+                side.rnrRemaining -= 1
+            }
+            device.statistics.rnrNaksReceived.add(1, ordering: .relaxed)
+            rewind(&side, to: offset, psn: psn)
+            side.retransmitDeadline = nil
+            side.rnrDeadline = .now + timer.duration
+            device.engine.watchTimers(of: self)
+            return false
+        case .nak(let code):
+            acknowledge(upTo: psn - 1, side: &side)
+            guard let offset = side.queue.offset(of: psn) else { return false }
+            switch code {
+            case .psnSequenceError:
+                retry(&side, from: offset, psn: psn)
+            case .invalidRequest:
+                fail(&side, at: offset, status: .remoteInvalidRequestError)
+            case .remoteAccessError:
+                fail(&side, at: offset, status: .remoteAccessError)
+            default:
+                fail(&side, at: offset, status: .remoteOperationError)
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    private func handleReadResponse(_ run: PacketRun, payload: MappedBytes?, side: inout SendSide) -> Bool {
+        let psn = run.headers.bth.psn
+        guard let offset = side.queue.offset(of: psn) else { return false }
+        var wqe = side.queue[offset]
+        guard wqe.request.opcode == .rdmaRead, wqe.status == nil else { return false }
+        let expected = wqe.firstPSN + wqe.packetsReceived
+        if psn != expected {
+            // A gap: responses were lost. Ask again for the rest; duplicates are dropped.
+            if expected.precedes(psn) { retry(&side, from: offset, psn: expected) }
+            return true
+        }
+        if wqe.packetsReceived == 0 { acknowledge(upTo: wqe.firstPSN - 1, side: &side) }
+        let length = run.payloadLength
+        guard wqe.bytesReceived + length <= wqe.length else {
+            fail(&side, at: offset, status: .badResponseError)
+            return true
+        }
+        if let payload, length > 0, !store(payload, into: wqe, at: wqe.bytesReceived) {
+            fail(&side, at: offset, status: .localProtectionError)
+            return true
+        }
+        wqe.bytesReceived += length
+        wqe.packetsReceived += run.packetCount
+        if run.endsMessage {
+            wqe.status = .success
+            side.queue[offset] = wqe
+            advanceAcknowledged(to: wqe.lastPSN, side: &side)
+        } else {
+            side.queue[offset] = wqe
+            side.retryRemaining = side.path.retryCount
+        }
+        return true
+    }
+
+    /// Writes `bytes` into the WQE's local SGEs at message offset `offset`; false on a protection
+    /// or unresolvable page error.
+    private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> Bool {
+        let pieces = Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: offset..<offset + bytes.count)
+        var position = 0
+        do {
+            for piece in pieces {
+                let count = Int(piece.range.count)
+                try piece.region.umem.withBytes(piece.range, access: .write) {
+                    $0.copy(from: bytes.extracting(position..<position + count))
+                }
+                position += count
+            }
+            return position == bytes.count
+        } catch {
+            return false
+        }
+    }
+
+    /// An ACK for `psn` completes every SEND and WRITE whose last packet is at or before it.
+    /// A READ or ATOMIC it passes without its response means the response was lost: retry it.
+    private func acknowledge(upTo psn: PacketSequenceNumber, side: inout SendSide) {
+        var progressed = false
+        for offset in 0..<side.queue.cursor {
+            var wqe = side.queue[offset]
+            if wqe.status != nil { continue }
+            guard wqe.started, !psn.precedes(wqe.lastPSN) else { break }
+            if wqe.isReadOrAtomic {
+                retry(&side, from: offset, psn: wqe.firstPSN + wqe.packetsReceived)
+                return
+            }
+            wqe.status = .success
+            side.queue[offset] = wqe
+            progressed = true
+        }
+        if progressed || side.lastAckedPSN.precedes(psn) { advanceAcknowledged(to: psn, side: &side) }
+    }
+
+    private func advanceAcknowledged(to psn: PacketSequenceNumber, side: inout SendSide) {
+        if side.lastAckedPSN.precedes(psn) { side.lastAckedPSN = psn }
+        side.retryRemaining = side.path.retryCount
+        side.rnrRemaining = side.path.rnrRetry
+        if side.hasOutstanding, let timeout = side.path.timeout {
+            side.retransmitDeadline = .now + timeout
+        } else {
+            side.retransmitDeadline = nil
+        }
+    }
+
+    /// Retransmits from `psn` (in the WQE at `offset`), consuming one retry; exhausted retries fail
+    /// the WQE with `RETRY_EXC_ERR`.
+    private func retry(_ side: inout SendSide, from offset: Int, psn: PacketSequenceNumber) {
+        if side.retryRemaining == 0 {
+            fail(&side, at: offset, status: .retryExceededError)
+            return
+        }
+        side.retryRemaining -= 1
+        device.statistics.retransmits.add(1, ordering: .relaxed)
+        rewind(&side, to: offset, psn: psn)
+    }
+
+    /// Moves the requester back to `psn` of the WQE at `offset`; later WQEs are re-sent whole.
+    func rewind(_ side: inout SendSide, to offset: Int, psn: PacketSequenceNumber) {
+        let end = side.queue.cursor
+        for index in offset..<max(end, offset + 1) where index < side.queue.count {
+            var wqe = side.queue[index]
+            guard wqe.started, wqe.status == nil else { continue }
+            if index == offset && !wqe.isReadOrAtomic {
+                wqe.bytesSent = max(0, wqe.firstPSN.distance(to: psn)) * side.path.mtu
+            } else if !wqe.isReadOrAtomic {
+                wqe.bytesSent = 0
+            }
+            wqe.fullySent = false
+            side.queue[index] = wqe
+        }
+        side.queue.cursor = min(side.queue.cursor, offset)
+    }
+
+    /// Fails the WQE at `offset` with `status` and moves the QP to ERR; later WQEs flush.
+    func fail(_ side: inout SendSide, at offset: Int, status: WorkCompletion.Status) {
+        side.queue[offset].status = status
+        side.retransmitDeadline = nil
+        side.rnrDeadline = nil
+        enterError(&side)
+    }
+
+    /// Moves the QP to ERR from inside the engine (holding the send-side lock).
+    func enterError(_ side: inout SendSide) {
+        stateValue.store(QueuePairState.error.rawValue, ordering: .releasing)
+        side.flushPending = true
+        flushReceiveQueue()
+        device.engine.schedule(self)
+    }
+
+    /// Pops finished WQEs from the head, in order, posting their completions.
+    func completeFinished(_ side: inout SendSide) {
+        while !side.queue.isEmpty, let status = side.queue[0].status {
+            let wqe = side.queue.removeFirst()
+            if status != .success || wqe.signaled { postCompletion(for: wqe, status: status) }
+        }
+    }
+
+    /// Completes finished WQEs (after an unlocked transmit).
+    func completeFinished() {
+        sendSide.withLockedValue { completeFinished(&$0) }
+    }
+
+    /// In ERR: completes every WQE, finished ones with their status and the rest with
+    /// `WR_FLUSH_ERR`. Returns whether anything was completed.
+    func flushSendQueue(_ side: inout SendSide) -> Bool {
+        side.flushPending = false
+        side.retransmitDeadline = nil
+        side.rnrDeadline = nil
+        guard !side.queue.isEmpty else { return false }
+        while !side.queue.isEmpty {
+            let wqe = side.queue.removeFirst()
+            let status = wqe.status ?? .workRequestFlushError
+            if status != .success || wqe.signaled { postCompletion(for: wqe, status: status) }
+        }
+        side.queue.cursor = 0
+        return true
+    }
+
+    private func postCompletion(for wqe: SendWQE, status: WorkCompletion.Status) {
+        let completion = WorkCompletion(
+            wrID: wqe.request.id, status: status, opcode: wqe.completionOpcode,
+            byteLength: UInt32(truncatingIfNeeded: wqe.length), qpNumber: number)
+        if !sendCompletionQueue.push(completion) { device.reportCompletionQueueOverflow(sendCompletionQueue) }
+    }
+
+    /// Expires the retransmission and RNR timers. Called by the engine thread.
+    func serviceTimers(now: ContinuousClock.Instant) -> TimerStatus {
+        sendSide.withLockedValue { side in
+            var fired = false
+            if let deadline = side.rnrDeadline {
+                if now >= deadline {
+                    side.rnrDeadline = nil
+                    if let timeout = side.path.timeout, side.hasOutstanding { side.retransmitDeadline = now + timeout }
+                    fired = true
+                }
+            } else if let deadline = side.retransmitDeadline, now >= deadline {
+                if !side.hasOutstanding || state != .readyToSend {
+                    side.retransmitDeadline = nil
+                } else if let offset = side.queue.offset(of: side.lastAckedPSN.next) {
+                    retry(&side, from: offset, psn: side.lastAckedPSN.next)
+                    if state != .error, let timeout = side.path.timeout { side.retransmitDeadline = now + timeout }
+                    fired = true
+                } else {
+                    side.retransmitDeadline = nil
+                }
+            }
+            completeFinished(&side)
+            if fired { return .fired }
+            let next = [side.rnrDeadline, side.retransmitDeadline].compactMap { $0 }.min()
+            return next.map { .pending($0) } ?? .idle
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import NIOConcurrencyHelpers
+import Synchronization
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The device's engine thread: it runs the requester work of queue pairs (their send queues) and
+/// their timers (retransmission, RNR back-off), as Linux rxe's tasks do.
+///
+/// Idle policy: after finishing work the thread polls for new doorbells for ``spinDuration``
+/// (low latency for back-to-back posts), then sleeps until a doorbell or the next timer.
+final class Engine: Sendable {
+    private struct State {
+        var ready: [QueuePair] = []
+        var timed: [ObjectIdentifier: QueuePair] = [:]
+        var running = true
+    }
+    private let state = NIOLockedValueBox(State())
+    private let doorbells = Atomic<Int>(0)
+    private let sleeping = Atomic<Bool>(false)
+    private let wakeup = ConditionLock(value: 0)
+    private let stopped = ConditionLock(value: 0)
+    /// How long the thread polls before sleeping.
+    let spinDuration: Duration
+
+    init(name: String, spinDuration: Duration = .microseconds(200)) {
+        self.spinDuration = spinDuration
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { context in
+            let engine = Unmanaged<Engine>.fromOpaque(context!).takeRetainedValue()
+            engine.run()
+            return nil
+        }, box.toOpaque())
+        precondition(rc == 0, "pthread_create failed for the device engine")
+        pthread_detach(thread)
+        _ = name
+    }
+
+    /// Asks the engine to run `qp`'s requester soon. Callable from any thread.
+    func schedule(_ qp: QueuePair) {
+        guard qp.markScheduled() else { return }
+        state.withLockedValue { $0.ready.append(qp) }
+        doorbells.wrappingAdd(1, ordering: .releasing)
+        if sleeping.load(ordering: .acquiring) {
+            wakeup.lock()
+            wakeup.unlock(withValue: 1)
+        }
+    }
+
+    /// Tracks `qp` for timer expiry (retransmission or RNR back-off).
+    func watchTimers(of qp: QueuePair) {
+        state.withLockedValue { $0.timed[ObjectIdentifier(qp)] = qp }
+        if sleeping.load(ordering: .acquiring) {
+            wakeup.lock()
+            wakeup.unlock(withValue: 1)
+        }
+    }
+
+    /// Stops the thread after its current pass and waits for it to exit.
+    func stop() {
+        state.withLockedValue { $0.running = false }
+        wakeup.lock()
+        wakeup.unlock(withValue: 1)
+        stopped.lock(whenValue: 1)
+        stopped.unlock()
+    }
+
+    private func run() {
+        var lastWork = ContinuousClock.now
+        while true {
+            let (ready, timed, running) = state.withLockedValue { state -> ([QueuePair], [QueuePair], Bool) in
+                let ready = state.ready
+                state.ready.removeAll(keepingCapacity: true)
+                return (ready, Array(state.timed.values), state.running)
+            }
+            if !running { break }
+            var didWork = !ready.isEmpty
+            for qp in ready {
+                qp.clearScheduled()
+                if qp.runRequester() { schedule(qp) }
+            }
+            var nextDeadline: ContinuousClock.Instant? = nil
+            if !timed.isEmpty {
+                let now = ContinuousClock.now
+                for qp in timed {
+                    switch qp.serviceTimers(now: now) {
+                    case .idle:
+                        state.withLockedValue { _ = $0.timed.removeValue(forKey: ObjectIdentifier(qp)) }
+                    case .fired:
+                        didWork = true
+                        schedule(qp)
+                    case .pending(let deadline):
+                        nextDeadline = min(nextDeadline ?? deadline, deadline)
+                    }
+                }
+            }
+            if didWork {
+                lastWork = ContinuousClock.now
+                continue
+            }
+            if ContinuousClock.now - lastWork < spinDuration {
+                continue
+            }
+            sleepUntilWork(or: nextDeadline)
+            lastWork = ContinuousClock.now
+        }
+        stopped.lock()
+        stopped.unlock(withValue: 1)
+    }
+
+    private func sleepUntilWork(or deadline: ContinuousClock.Instant?) {
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        let pending = state.withLockedValue { !$0.ready.isEmpty || !$0.running }
+        if !pending {
+            var seconds = 0.01
+            if let deadline {
+                let remaining = deadline - ContinuousClock.now
+                seconds = max(0, min(seconds, Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18))
+            }
+            if wakeup.lock(whenValue: 1, timeoutSeconds: seconds) {
+                wakeup.unlock(withValue: 0)
+            }
+        }
+        sleeping.store(false, ordering: .sequentiallyConsistent)
+    }
+}
+
+/// What a QP's timers need from the engine.
+enum TimerStatus {
+    /// No timer armed.
+    case idle
+    /// A timer fired and the QP has work for the requester.
+    case fired
+    /// A timer is armed for this instant.
+    case pending(ContinuousClock.Instant)
+}

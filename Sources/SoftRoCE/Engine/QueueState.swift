@@ -1,0 +1,67 @@
+import Synchronization
+import NIOConcurrencyHelpers
+import SoftRoCEMemory
+import SoftRoCEWire
+
+/// Path and protocol parameters a QP's roles use, copied from the attributes at each modify.
+struct PathParameters: Sendable {
+    var mtu = 1024
+    var destinationQP = QueuePairNumber(rawValue: 0)
+    var destinationGID = GID.zero
+    var timeout: Duration? = .milliseconds(67)
+    var retryCount = 7
+    var rnrRetry = 7
+    var minRNRTimer = SoftRoCEWire.RNRTimer(rawValue: 12)
+    var maxReadAtomic = 1
+    var qkey: UInt32 = 0
+    var access: AccessFlags = []
+}
+
+/// Requester and completer state of a QP (guarded by one lock: both touch the send queue).
+struct SendSide: Sendable {
+    var queue: SendQueue
+    var path = PathParameters()
+    /// PSN the next new packet gets.
+    var nextPSN: PacketSequenceNumber = 0
+    /// PSN of the newest acknowledged packet.
+    var lastAckedPSN: PacketSequenceNumber = PacketSequenceNumber(rawValue: PacketSequenceNumber.mask)
+    var retryRemaining = 7
+    var rnrRemaining = 7
+    var retransmitDeadline: ContinuousClock.Instant?
+    var rnrDeadline: ContinuousClock.Instant?
+    var packetsSinceAckRequest = 0
+    /// Set when the QP went to ERR: the requester flushes the queue.
+    var flushPending = false
+
+    init(capacity: Int) { queue = SendQueue(capacity: capacity) }
+
+    /// READ and ATOMIC requests sent and still waiting for their responses.
+    var outstandingReadAtomic: Int {
+        var count = 0
+        for offset in 0..<queue.cursor {
+            let wqe = queue[offset]
+            if wqe.isReadOrAtomic && wqe.started && wqe.status == nil { count += 1 }
+        }
+        return count
+    }
+
+    /// Whether any sent packet is still unacknowledged.
+    var hasOutstanding: Bool { lastAckedPSN.next != nextPSN }
+}
+
+/// A multi-packet message the responder is in the middle of.
+enum InboundMessage: Sendable {
+    case send(ReceiveWorkRequest, offset: Int)
+    case write(MemoryRegion, address: UInt64, remaining: Int, total: Int, withImmediate: Bool)
+}
+
+/// Responder state of a QP.
+struct ResponderSide: Sendable {
+    var path = PathParameters()
+    var expectedPSN: PacketSequenceNumber = 0
+    var msn = MessageSequenceNumber(rawValue: 0)
+    var nakSequenceSent = false
+    var message: InboundMessage?
+    /// Recent atomic results by PSN, to answer a duplicate atomic request without executing it twice.
+    var atomicReplay: [(psn: PacketSequenceNumber, original: UInt64)] = []
+}

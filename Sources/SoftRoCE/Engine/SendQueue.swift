@@ -1,0 +1,115 @@
+import Synchronization
+import NIOConcurrencyHelpers
+import SoftRoCEMemory
+import SoftRoCEWire
+
+/// One posted send work request and the engine's progress on it.
+struct SendWQE {
+    var request: SendWorkRequest
+    /// Inline payload, copied at post time.
+    var inlineData: [UInt8]?
+    /// Local regions resolved for the SGEs when the requester starts the WQE.
+    var regions: [MemoryRegion] = []
+    /// Whether the requester has started (validated, PSNs assigned).
+    var started = false
+    /// First PSN and number of PSNs the message uses (a READ uses one per response packet).
+    var firstPSN: SoftRoCEWire.PacketSequenceNumber = 0
+    var psnCount = 0
+    /// Requester progress: payload bytes handed to the link, and whether the request is fully out.
+    var bytesSent = 0
+    var fullySent = false
+    /// Completer progress for READ responses: bytes and packets received.
+    var bytesReceived = 0
+    var packetsReceived = 0
+    /// Set once the operation finished (successfully or not); completions leave in order.
+    var status: WorkCompletion.Status?
+    /// Whether a completion must be generated on success.
+    var signaled: Bool
+
+    var length: Int { inlineData?.count ?? Int(request.totalLength) }
+    var lastPSN: SoftRoCEWire.PacketSequenceNumber { firstPSN + (psnCount - 1) }
+    var isReadOrAtomic: Bool { request.opcode == .rdmaRead || request.opcode.isAtomic }
+
+    /// Whether `psn` lies in this WQE's PSN range.
+    func contains(_ psn: SoftRoCEWire.PacketSequenceNumber) -> Bool {
+        started && firstPSN.distance(to: psn) >= 0 && psn.distance(to: lastPSN) >= 0
+    }
+
+    var completionOpcode: WorkCompletion.Opcode {
+        switch request.opcode {
+        case .send, .sendWithImmediate: .send
+        case .rdmaWrite, .rdmaWriteWithImmediate: .rdmaWrite
+        case .rdmaRead: .rdmaRead
+        case .atomicCompareAndSwap: .compareAndSwap
+        case .atomicFetchAndAdd: .fetchAndAdd
+        }
+    }
+}
+
+/// A fixed-capacity ring of send WQEs: `head` is the oldest not yet completed, `cursor` the next
+/// the requester works on (head ≤ cursor ≤ tail, as offsets from head).
+struct SendQueue {
+    private var slots: [SendWQE?]
+    private(set) var head = 0
+    private(set) var count = 0
+    /// Offset from `head` of the WQE the requester works on next.
+    var cursor = 0
+
+    init(capacity: Int) { slots = Array(repeating: nil, count: max(capacity, 1)) }
+
+    var capacity: Int { slots.count }
+    var isFull: Bool { count == slots.count }
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ wqe: SendWQE) {
+        precondition(!isFull, "send queue overflow must be checked by the caller")
+        slots[(head + count) % slots.count] = wqe
+        count += 1
+    }
+
+    /// The WQE at `offset` from the head.
+    subscript(offset: Int) -> SendWQE {
+        get { slots[(head + offset) % slots.count]! }
+        set { slots[(head + offset) % slots.count] = newValue }
+    }
+
+    mutating func removeFirst() -> SendWQE {
+        let wqe = slots[head]!
+        slots[head] = nil
+        head = (head + 1) % slots.count
+        count -= 1
+        cursor = max(cursor - 1, 0)
+        return wqe
+    }
+}
+
+/// Posted receive work requests of one QP (or an SRQ's), in order.
+struct ReceiveRing {
+    private var slots: [ReceiveWorkRequest?]
+    private var head = 0
+    private(set) var count = 0
+
+    init(capacity: Int) { slots = Array(repeating: nil, count: max(capacity, 1)) }
+
+    var isFull: Bool { count == slots.count }
+
+    mutating func append(_ request: ReceiveWorkRequest) {
+        slots[(head + count) % slots.count] = request
+        count += 1
+    }
+
+    mutating func popFirst() -> ReceiveWorkRequest? {
+        guard count > 0 else { return nil }
+        let request = slots[head]
+        slots[head] = nil
+        head = (head + 1) % slots.count
+        count -= 1
+        return request
+    }
+
+    mutating func removeAll() -> [ReceiveWorkRequest] {
+        var all: [ReceiveWorkRequest] = []
+        while let request = popFirst() { all.append(request) }
+        return all
+    }
+}

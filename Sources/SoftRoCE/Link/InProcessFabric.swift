@@ -1,0 +1,74 @@
+import NIOConcurrencyHelpers
+public import SoftRoCEMemory
+import Synchronization
+
+/// The in-process fabric: every device of the process attached to it can reach the others by
+/// GID, with no network and no kernel module. Runs are delivered synchronously to the destination
+/// device's responder or completer on the sending thread, whole (a 1 MiB segmentation offload),
+/// so a loopback RDMA WRITE is one copy from the source region into the target region.
+///
+/// For tests it can lose runs on purpose (``lossRate``): the engine's retransmission then has
+/// to recover.
+public final class InProcessFabric: PacketLink, Sendable {
+    /// The fabric devices attach to by default.
+    public static let shared = InProcessFabric()
+
+    private struct State {
+        var devices: [GID: Device] = [:]
+        var nextHost: UInt32 = 1
+    }
+    private let state = NIOLockedValueBox(State())
+    private let loss = Atomic<UInt64>(0)
+    private let random = Atomic<UInt64>(0x9E37_79B9_7F4A_7C15)
+    private let dropped = Atomic<Int>(0)
+    private let subnet: UInt32
+
+    /// Creates a fabric whose devices get GIDs `::ffff:127.<subnet>.x.y`.
+    public init(subnet: UInt8 = 0) { self.subnet = 0x7F00_0000 | UInt32(subnet) << 16 }
+
+    public var maxRunPayload: Int { 1 << 20 }
+
+    /// Fraction of runs dropped on purpose, 0 ... 1 (fault injection).
+    public var lossRate: Double {
+        get { Double(loss.load(ordering: .relaxed)) / Double(UInt64.max) }
+        set { loss.store(UInt64(max(0, min(1, newValue)) * Double(UInt64.max)), ordering: .relaxed) }
+    }
+
+    /// Runs dropped by fault injection so far.
+    public var droppedRuns: Int { dropped.load(ordering: .relaxed) }
+
+    public func assignGID() -> GID {
+        state.withLockedValue { state in
+            let host = state.nextHost
+            state.nextHost += 1
+            return GID(ipv4: subnet | host)
+        }
+    }
+
+    public func attach(_ device: Device, at gid: GID) {
+        state.withLockedValue { $0.devices[gid] = device }
+    }
+
+    public func detach(_ device: Device) {
+        state.withLockedValue { state in
+            for (gid, attached) in state.devices where attached === device { state.devices[gid] = nil }
+        }
+    }
+
+    public func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID) {
+        let threshold = loss.load(ordering: .relaxed)
+        if threshold > 0 && nextRandom() < threshold {
+            dropped.add(1, ordering: .relaxed)
+            return
+        }
+        guard let device = state.withLockedValue({ $0.devices[destination] }) else { return }
+        device.receive(run, payload: payload, from: source)
+    }
+
+    private func nextRandom() -> UInt64 {
+        var z = random.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

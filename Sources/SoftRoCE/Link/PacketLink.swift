@@ -1,0 +1,26 @@
+import Synchronization
+import NIOConcurrencyHelpers
+public import SoftRoCEMemory
+
+/// How packet runs travel between devices: the boundary between what a QP does and how bytes
+/// move. The in-process fabric hands runs to the destination device directly; RoCEv2 over UDP
+/// serialises them into datagrams.
+///
+/// `transmit` is called without any QP lock held; `payload` is valid only during the call.
+public protocol PacketLink: AnyObject, Sendable {
+    /// The largest payload the link carries as one run (segmentation offload), in bytes; a link
+    /// of single packets returns 0 (runs are one MTU).
+    var maxRunPayload: Int { get }
+
+    /// Assigns the GID a new device will be reachable at.
+    func assignGID() -> GID
+
+    /// Attaches a device at the GID ``assignGID()`` gave it.
+    func attach(_ device: Device, at gid: GID)
+
+    /// Detaches a device; runs for its GID are dropped afterwards.
+    func detach(_ device: Device)
+
+    /// Sends `run` with `payload` from `source` to `destination`.
+    func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID)
+}

@@ -1,0 +1,186 @@
+import SoftRoCEWire
+
+extension CompletionQueue {
+    /// How the queue is armed for a notification.
+    enum Arm: Sendable {
+        case disarmed
+        case solicited
+        case nextCompletion
+    }
+
+    /// A task waiting in `nextEvent()`.
+    struct EventWaiter: Sendable {
+        let id: UInt64
+        let continuation: CheckedContinuation<Result<Void, VerbsError>, Never>
+    }
+
+    /// A task waiting in the completion sequence for the queue to become non-empty.
+    struct CompletionWaiter: Sendable {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    /// What a push decided, carried out of the lock so continuations resume outside it.
+    struct PushOutcome {
+        let accepted: Bool
+        let eventWaiter: EventWaiter?
+        let completionWaiter: CompletionWaiter?
+        let failedEventWaiters: [EventWaiter]
+
+        func resume() {
+            eventWaiter?.continuation.resume(returning: .success(()))
+            completionWaiter?.continuation.resume()
+            for waiter in failedEventWaiters {
+                waiter.continuation.resume(
+                    returning: .failure(VerbsError(.completionQueueOverflow, "the completion queue overflowed"))
+                )
+            }
+        }
+    }
+
+    /// Every waiter, released when the queue closes.
+    struct ClosedWaiters {
+        let eventWaiters: [EventWaiter]
+        let completionWaiters: [CompletionWaiter]
+
+        func resume() {
+            for waiter in eventWaiters {
+                waiter.continuation.resume(
+                    returning: .failure(VerbsError(.completionQueueClosed, "the completion queue was destroyed"))
+                )
+            }
+            for waiter in completionWaiters {
+                waiter.continuation.resume()
+            }
+        }
+    }
+
+    /// The queue's mutable state, guarded by one lock.
+    struct State: Sendable {
+        /// The ring; `slots` entries, of which at most `slots − 1` are in use.
+        var ring: [WorkCompletion]
+        /// `slots − 1`, for index wrapping.
+        let slotMask: Int
+        /// Index of the oldest completion.
+        var head = 0
+        /// Completions in the ring.
+        var count = 0
+        var overflowed = false
+        var overflowCount = 0
+        var closed = false
+        var arm = Arm.disarmed
+        /// Events raised while nobody waited.
+        var pendingEvents = 0
+        var eventWaiters: [EventWaiter] = []
+        var completionWaiters: [CompletionWaiter] = []
+        var lastWaiterID: UInt64 = 0
+
+        init(slots: Int) {
+            ring = Array(repeating: WorkCompletion.placeholder, count: slots)
+            slotMask = slots - 1
+            eventWaiters.reserveCapacity(2)
+            completionWaiters.reserveCapacity(2)
+        }
+
+        var capacity: Int { slotMask }
+
+        mutating func makeWaiterID() -> UInt64 {
+            lastWaiterID &+= 1
+            return lastWaiterID
+        }
+
+        mutating func push(_ completion: WorkCompletion, solicited: Bool) -> PushOutcome {
+            if closed {
+                return PushOutcome(accepted: false, eventWaiter: nil, completionWaiter: nil, failedEventWaiters: [])
+            }
+            guard !overflowed, count < capacity else {
+                overflowCount += 1
+                let newlyOverflowed = !overflowed
+                overflowed = true
+                var failed: [EventWaiter] = []
+                if newlyOverflowed && pendingEvents == 0 {
+                    swap(&failed, &eventWaiters)
+                }
+                return PushOutcome(
+                    accepted: false,
+                    eventWaiter: nil,
+                    completionWaiter: nil,
+                    failedEventWaiters: failed
+                )
+            }
+            ring[(head + count) & slotMask] = completion
+            count += 1
+
+            var eventWaiter: EventWaiter?
+            let fires: Bool
+            switch arm {
+            case .disarmed: fires = false
+            case .nextCompletion: fires = true
+            case .solicited: fires = solicited || !completion.status.isSuccess
+            }
+            if fires {
+                arm = .disarmed
+                if eventWaiters.isEmpty {
+                    pendingEvents += 1
+                } else {
+                    eventWaiter = eventWaiters.removeFirst()
+                }
+            }
+            let completionWaiter = completionWaiters.isEmpty ? nil : completionWaiters.removeFirst()
+            return PushOutcome(
+                accepted: true,
+                eventWaiter: eventWaiter,
+                completionWaiter: completionWaiter,
+                failedEventWaiters: []
+            )
+        }
+
+        mutating func pop() -> WorkCompletion? {
+            guard count > 0 else { return nil }
+            let completion = ring[head]
+            head = (head + 1) & slotMask
+            count -= 1
+            return completion
+        }
+
+        /// Takes a pending event, or reports why none will come; `nil` means "wait".
+        mutating func takeEvent() -> Result<Void, VerbsError>? {
+            if pendingEvents > 0 {
+                pendingEvents -= 1
+                return .success(())
+            }
+            if closed {
+                return .failure(VerbsError(.completionQueueClosed, "the completion queue was destroyed"))
+            }
+            if overflowed {
+                return .failure(VerbsError(.completionQueueOverflow, "the completion queue overflowed"))
+            }
+            return nil
+        }
+
+        mutating func removeEventWaiter(id: UInt64) -> EventWaiter? {
+            guard let index = eventWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return eventWaiters.remove(at: index)
+        }
+
+        mutating func removeCompletionWaiter(id: UInt64) -> CompletionWaiter? {
+            guard let index = completionWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return completionWaiters.remove(at: index)
+        }
+
+        mutating func close() -> ClosedWaiters {
+            closed = true
+            arm = .disarmed
+            var events: [EventWaiter] = []
+            var completions: [CompletionWaiter] = []
+            swap(&events, &eventWaiters)
+            swap(&completions, &completionWaiters)
+            return ClosedWaiters(eventWaiters: events, completionWaiters: completions)
+        }
+    }
+}
+
+extension WorkCompletion {
+    /// Fills unused ring slots.
+    static let placeholder = WorkCompletion(wrID: 0, status: .success, opcode: .send, qpNumber: 0)
+}
