@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -54,10 +55,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // perftest-style tests, devinfo and their table / JSON output, as a testable library.
+        .target(
+            name: "SoftRoCETools",
+            dependencies: [
+                "SoftRoCE",
+                "SoftRoCEMemory",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `softroce` command.
         .executableTarget(
             name: "softroce",
             dependencies: [
+                "SoftRoCETools",
+                "SoftRoCE",
                 "SoftRoCEMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -77,6 +90,11 @@ let package = Package(
         .testTarget(
             name: "SoftRoCETests",
             dependencies: ["SoftRoCE", "SoftRoCEMemory"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SoftRoCEToolsTests",
+            dependencies: ["SoftRoCETools"],
             swiftSettings: swiftSettings
         ),
         // ordo-one benchmarks: `swift package benchmark` (release build).

@@ -56,3 +56,12 @@ int c_softroce_mlock(uint64_t address, size_t length) {
 int c_softroce_munlock(uint64_t address, size_t length) {
     return (int)syscall(SYS_munlock, (uintptr_t)address, length);
 }
+
+int c_softroce_mutex_init_adaptive(void *mutex) {
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ADAPTIVE_NP);
+    int rc = pthread_mutex_init((pthread_mutex_t *)mutex, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    return rc;
+}

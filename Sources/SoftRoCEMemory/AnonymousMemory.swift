@@ -61,7 +61,19 @@ public final class AnonymousMemory: @unchecked Sendable {
         self.length = rounded
     }
 
-    deinit { _ = HostMemory.unmap(address, length: length) }
+    /// Ranges given back with ``unmapPages(at:count:)``: another mapping may live there now, so
+    /// deinit must not unmap them.
+    private let holes = LockedValue<[Range<UInt64>]>([])
+
+    deinit {
+        var start = address
+        for hole in holes.withLockedValue({ $0.sorted { $0.lowerBound < $1.lowerBound } }) {
+            if hole.lowerBound > start { _ = HostMemory.unmap(start, length: Int(hole.lowerBound - start)) }
+            start = max(start, hole.upperBound)
+        }
+        let end = address + UInt64(length)
+        if end > start { _ = HostMemory.unmap(start, length: Int(end - start)) }
+    }
 
     /// `[address, address + length)`.
     public var range: Range<UInt64> { address..<address + UInt64(length) }
@@ -77,6 +89,19 @@ public final class AnonymousMemory: @unchecked Sendable {
     /// Sets `count` bytes at `offset` (all by default) to `value`.
     public func fill(_ value: UInt8, at offset: Int = 0, count: Int? = nil) {
         view(offset, count ?? length - offset).fill(value)
+    }
+
+    /// The byte at `offset`. Reads and writes are plain loads and stores: for polling a byte the
+    /// device writes, as perftest's latency tests do.
+    public subscript(offset: Int) -> UInt8 {
+        get { view(offset, 1)[0] }
+        set { view(offset, 1).write(CollectionOfOne(newValue)) }
+    }
+
+    /// Copies `count` bytes from `source` at `sourceOffset` to `offset` (a plain `memcpy`, the
+    /// baseline device copies are measured against).
+    public func copy(from source: AnonymousMemory, sourceOffset: Int = 0, to offset: Int = 0, count: Int) {
+        view(offset, count).copy(from: source.view(sourceOffset, count))
     }
 
     /// Changes the protection of `[offset, offset + count)` (page aligned). Throws ``MemoryError``.
@@ -102,13 +127,15 @@ public final class AnonymousMemory: @unchecked Sendable {
     /// `madvise(MADV_HUGEPAGE)`: ask for transparent huge pages. Throws ``MemoryError``.
     public func adviseHugePages() throws(MemoryError) { try advise(HostMemory.hugePage, 0, nil) }
 
-    /// `munmap` of `[offset, offset + count)` (page aligned), leaving a hole; deinit still unmaps
-    /// the whole range (unmapping a hole is harmless). Throws ``MemoryError``.
+    /// `munmap` of `[offset, offset + count)` (page aligned), leaving a hole that deinit leaves
+    /// alone (the address range may be reused by other mappings). Throws ``MemoryError``.
     public func unmapPages(at offset: Int, count: Int) throws(MemoryError) {
         let start = address + UInt64(offset)
+        let page = UInt64(HostMemory.pageSize)
         if case .failure(let errno) = HostMemory.unmap(start, length: count) {
             throw MemoryError(.mappingFailed, address: start, errno: errno)
         }
+        holes.withLockedValue { $0.append(start..<start + (UInt64(count) + page - 1) / page * page) }
     }
 
     /// Which host pages of `[offset, offset + count)` are resident (`mincore(2)`).

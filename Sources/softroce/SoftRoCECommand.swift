@@ -6,6 +6,9 @@ struct SoftRoCECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "softroce",
         abstract: "A user-space software RDMA device with on-demand paging.",
-        subcommands: [MemoryBench.self]
+        subcommands: [
+            DeviceInfoCommand.self, WriteBandwidth.self, ReadBandwidth.self, SendBandwidth.self, AtomicBandwidth.self,
+            WriteLatency.self, ReadLatency.self, SendLatency.self, AtomicLatency.self, MemoryBench.self,
+        ]
     )
 }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <pthread.h>
 
 /* Declarations Swift cannot import from Glibc directly: GNU-only calls, enum-typed resource
  * numbers (RLIMIT_MEMLOCK), madvise advice values that older headers lack, and rusage per thread.
@@ -27,6 +28,11 @@ ssize_t c_softroce_process_vm_write(pid_t pid, const void *local, size_t length,
 /// and turn them into no-ops, which would silently unpin registered memory.
 int c_softroce_mlock(uint64_t address, size_t length);
 int c_softroce_munlock(uint64_t address, size_t length);
+
+/// Initialises `mutex` as an adaptive mutex (PTHREAD_MUTEX_ADAPTIVE_NP): it spins briefly
+/// before sleeping, so short critical sections shared by two busy threads do not context-switch.
+/// Returns what pthread_mutex_init returns.
+int c_softroce_mutex_init_adaptive(void *mutex);
 
 /// The size of a page of the host in bytes (sysconf(_SC_PAGESIZE)).
 size_t c_softroce_host_page_size(void);

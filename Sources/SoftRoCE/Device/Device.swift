@@ -22,7 +22,7 @@ public final class Device: Sendable, CustomStringConvertible {
     let engine: Engine
     let memoryRegions: MemoryRegionTable
     let statistics = DeviceStatistics()
-    private let queuePairs = NIOLockedValueBox([UInt32: QueuePair]())
+    private let queuePairs = LockedValue([UInt32: QueuePair]())
     private let nextQueuePairNumber = Atomic<UInt32>(17)
     private let nextHandle = Atomic<UInt32>(1)
     private let closed = Atomic<Bool>(false)

@@ -1,3 +1,4 @@
+import SoftRoCEMemory
 import Synchronization
 import NIOConcurrencyHelpers
 
@@ -10,7 +11,7 @@ final class MemoryRegionTable: Sendable {
         var freeIndices: [UInt32] = []
         var nextIndex: UInt32 = 1
     }
-    private let state = NIOLockedValueBox(State())
+    private let state = LockedValue(State())
     let maxRegions: Int
 
     init(maxRegions: Int) { self.maxRegions = maxRegions }

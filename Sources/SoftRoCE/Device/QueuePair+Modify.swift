@@ -1,3 +1,4 @@
+import SoftRoCEMemory
 import Synchronization
 import NIOConcurrencyHelpers
 import SoftRoCEWire

@@ -28,12 +28,14 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
 
     let device: Device
     let stateValue = Atomic<UInt8>(QueuePairState.reset.rawValue)
-    let attributes = NIOLockedValueBox(QueuePairAttributes())
-    let modifyLock = NIOLock()
-    let sendSide: NIOLockedValueBox<SendSide>
-    let responderSide: NIOLockedValueBox<ResponderSide>
-    let receiveRing: NIOLockedValueBox<ReceiveRing>
+    let attributes = LockedValue(QueuePairAttributes())
+    let modifyLock = AdaptiveLock()
+    let sendSide: LockedValue<SendSide>
+    let responderSide: LockedValue<ResponderSide>
+    let receiveRing: LockedValue<ReceiveRing>
     private let scheduled = Atomic<Bool>(false)
+    /// Whether the engine tracks this QP's timers.
+    let timerWatched = Atomic<Bool>(false)
     let destroyed = Atomic<Bool>(false)
 
     init(
@@ -50,9 +52,9 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
         self.sharedReceiveQueue = sharedReceiveQueue
         self.capabilities = capabilities
         self.signalsAll = signalsAll
-        self.sendSide = NIOLockedValueBox(SendSide(capacity: capabilities.maxSendWR))
-        self.responderSide = NIOLockedValueBox(ResponderSide())
-        self.receiveRing = NIOLockedValueBox(ReceiveRing(capacity: capabilities.maxReceiveWR))
+        self.sendSide = LockedValue(SendSide(capacity: capabilities.maxSendWR))
+        self.responderSide = LockedValue(ResponderSide())
+        self.receiveRing = LockedValue(ReceiveRing(capacity: capabilities.maxReceiveWR))
     }
 
     /// The current state.

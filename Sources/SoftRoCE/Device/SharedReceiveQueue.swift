@@ -1,3 +1,4 @@
+import SoftRoCEMemory
 import Synchronization
 import NIOConcurrencyHelpers
 
@@ -9,13 +10,13 @@ public final class SharedReceiveQueue: Sendable {
     /// Maximum outstanding receives and SGEs per receive.
     public let maxWorkRequests: Int
     public let maxScatterGatherElements: Int
-    private let ring: NIOLockedValueBox<ReceiveRing>
+    private let ring: LockedValue<ReceiveRing>
 
     init(protectionDomain: ProtectionDomain, maxWorkRequests: Int, maxScatterGatherElements: Int) {
         self.protectionDomain = protectionDomain
         self.maxWorkRequests = maxWorkRequests
         self.maxScatterGatherElements = maxScatterGatherElements
-        self.ring = NIOLockedValueBox(ReceiveRing(capacity: maxWorkRequests))
+        self.ring = LockedValue(ReceiveRing(capacity: maxWorkRequests))
     }
 
     /// Posts a receive. Throws ``VerbsError`` (`receiveQueueFull`, `tooManyScatterGatherElements`).

@@ -49,6 +49,7 @@ extension QueuePair {
         case .rnrNak(let timer):
             acknowledge(upTo: psn - 1, side: &side)
             guard let offset = side.queue.offset(of: psn) else { return false }
+            device.statistics.rnrNaksReceived.add(1, ordering: .relaxed)
             if side.path.rnrRetry != 7 {
                 if side.rnrRemaining == 0 {
                     fail(&side, at: offset, status: .rnrRetryExceededError)
@@ -56,7 +57,6 @@ extension QueuePair {
                 }
                 side.rnrRemaining -= 1
             }
-            device.statistics.rnrNaksReceived.add(1, ordering: .relaxed)
             rewind(&side, to: offset, psn: psn)
             side.retransmitDeadline = nil
             side.rnrDeadline = .now + timer.duration
@@ -118,7 +118,12 @@ extension QueuePair {
     /// Writes `bytes` into the WQE's local SGEs at message offset `offset`; false on a protection
     /// or unresolvable page error.
     private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> Bool {
-        let pieces = Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: offset..<offset + bytes.count)
+        Self.copy(bytes, into: Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: offset..<offset + bytes.count))
+    }
+
+    /// Copies `bytes` across `pieces` of local regions in order; false on a protection or an
+    /// unresolvable page error, or when the pieces do not hold exactly `bytes.count` bytes.
+    static func copy(_ bytes: MappedBytes, into pieces: [(region: MemoryRegion, range: Range<UInt64>)]) -> Bool {
         var position = 0
         do {
             for piece in pieces {
@@ -128,21 +133,25 @@ extension QueuePair {
                 }
                 position += count
             }
-            return position == bytes.count
         } catch {
             return false
         }
+        return position == bytes.count
     }
 
     /// An ACK for `psn` completes every SEND and WRITE whose last packet is at or before it.
     /// A READ or ATOMIC it passes without its response means the response was lost: retry it.
     private func acknowledge(upTo psn: PacketSequenceNumber, side: inout SendSide) {
         var progressed = false
-        for offset in 0..<side.queue.cursor {
+        // Every WQE, not only those before the cursor: after a rewind the cursor may sit before
+        // WQEs the responder already executed.
+        for offset in 0..<side.queue.count {
             var wqe = side.queue[offset]
             if wqe.status != nil { continue }
             guard wqe.started, !psn.precedes(wqe.lastPSN) else { break }
             if wqe.isReadOrAtomic {
+                // Acknowledged only up to the READ/ATOMIC whose response went missing.
+                if side.lastAckedPSN.precedes(wqe.firstPSN - 1) { side.lastAckedPSN = wqe.firstPSN - 1 }
                 retry(&side, from: offset, psn: wqe.firstPSN + wqe.packetsReceived)
                 return
             }
@@ -245,6 +254,19 @@ extension QueuePair {
         if !sendCompletionQueue.push(completion) { device.reportCompletionQueueOverflow(sendCompletionQueue) }
     }
 
+    /// The oldest started, unfinished WQE and the first PSN of it the peer has not answered.
+    private func firstUnacknowledged(_ side: SendSide) -> (Int, PacketSequenceNumber)? {
+        if let offset = side.queue.offset(of: side.lastAckedPSN.next) {
+            let wqe = side.queue[offset]
+            return (offset, wqe.isReadOrAtomic ? wqe.firstPSN + wqe.packetsReceived : side.lastAckedPSN.next)
+        }
+        for offset in 0..<side.queue.count {
+            let wqe = side.queue[offset]
+            if wqe.started && wqe.status == nil { return (offset, wqe.firstPSN + wqe.packetsReceived) }
+        }
+        return nil
+    }
+
     /// Expires the retransmission and RNR timers. Called by the engine thread.
     func serviceTimers(now: ContinuousClock.Instant) -> TimerStatus {
         sendSide.withLockedValue { side in
@@ -258,8 +280,8 @@ extension QueuePair {
             } else if let deadline = side.retransmitDeadline, now >= deadline {
                 if !side.hasOutstanding || state != .readyToSend {
                     side.retransmitDeadline = nil
-                } else if let offset = side.queue.offset(of: side.lastAckedPSN.next) {
-                    retry(&side, from: offset, psn: side.lastAckedPSN.next)
+                } else if let (offset, psn) = firstUnacknowledged(side) {
+                    retry(&side, from: offset, psn: psn)
                     if state != .error, let timeout = side.path.timeout { side.retransmitDeadline = now + timeout }
                     fired = true
                 } else {

@@ -1,3 +1,4 @@
+import SoftRoCEMemory
 import NIOConcurrencyHelpers
 import Synchronization
 
@@ -16,7 +17,7 @@ final class Engine: Sendable {
         var timed: [ObjectIdentifier: QueuePair] = [:]
         var running = true
     }
-    private let state = NIOLockedValueBox(State())
+    private let state = LockedValue(State())
     private let doorbells = Atomic<Int>(0)
     private let sleeping = Atomic<Bool>(false)
     private let wakeup = ConditionLock(value: 0)
@@ -51,6 +52,7 @@ final class Engine: Sendable {
 
     /// Tracks `qp` for timer expiry (retransmission or RNR back-off).
     func watchTimers(of qp: QueuePair) {
+        guard !qp.timerWatched.exchange(true, ordering: .acquiringAndReleasing) else { return }
         state.withLockedValue { $0.timed[ObjectIdentifier(qp)] = qp }
         if sleeping.load(ordering: .acquiring) {
             wakeup.lock()
@@ -69,11 +71,15 @@ final class Engine: Sendable {
 
     private func run() {
         var lastWork = ContinuousClock.now
+        var ready: [QueuePair] = []
+        var spare: [QueuePair] = []
+        ready.reserveCapacity(64)
+        spare.reserveCapacity(64)
         while true {
-            let (ready, timed, running) = state.withLockedValue { state -> ([QueuePair], [QueuePair], Bool) in
-                let ready = state.ready
-                state.ready.removeAll(keepingCapacity: true)
-                return (ready, Array(state.timed.values), state.running)
+            swap(&ready, &spare)
+            let (timed, running) = state.withLockedValue { state -> ([QueuePair], Bool) in
+                swap(&ready, &state.ready)
+                return (state.timed.isEmpty ? [] : Array(state.timed.values), state.running)
             }
             if !running { break }
             var didWork = !ready.isEmpty
@@ -81,6 +87,7 @@ final class Engine: Sendable {
                 qp.clearScheduled()
                 if qp.runRequester() { schedule(qp) }
             }
+            ready.removeAll(keepingCapacity: true)
             var nextDeadline: ContinuousClock.Instant? = nil
             if !timed.isEmpty {
                 let now = ContinuousClock.now
@@ -88,6 +95,12 @@ final class Engine: Sendable {
                     switch qp.serviceTimers(now: now) {
                     case .idle:
                         state.withLockedValue { _ = $0.timed.removeValue(forKey: ObjectIdentifier(qp)) }
+                        qp.timerWatched.store(false, ordering: .releasing)
+                        // A timer armed between serviceTimers and the removal must not be lost.
+                        if case .idle = qp.serviceTimers(now: ContinuousClock.now) {} else {
+                            watchTimers(of: qp)
+                            schedule(qp)
+                        }
                     case .fired:
                         didWork = true
                         schedule(qp)

@@ -52,6 +52,11 @@ extension QueuePair {
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
         var wqe = side.queue[offset]
+        if wqe.status != nil {
+            // Already acknowledged (an ACK covered it after a rewind): nothing to resend.
+            side.queue.cursor = offset + 1
+            return .progress
+        }
         if !wqe.started {
             if wqe.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
             if wqe.request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }

@@ -284,9 +284,9 @@ extension QueuePair {
     private func protocolError(
         _ code: AETH.NAKCode, psn: PacketSequenceNumber, side: inout ResponderSide, to source: GID
     ) {
-        sendAcknowledge(.nak(code), psn: psn, msn: side.msn, path: side.path, to: source)
         side.message = nil
         sendSide.withLockedValue { enterError(&$0) }
+        sendAcknowledge(.nak(code), psn: psn, msn: side.msn, path: side.path, to: source)
     }
 
     func sendAcknowledge(
@@ -322,26 +322,16 @@ extension QueuePair {
             else { return false }
             regions.append(region)
         }
-        let pieces = Self.pieces(of: receive.scatterGatherList, regions: regions, range: offset..<offset + bytes.count)
-        var position = 0
-        do {
-            for piece in pieces {
-                let count = Int(piece.range.count)
-                try piece.region.umem.withBytes(piece.range, access: .write) {
-                    $0.copy(from: bytes.extracting(position..<position + count))
-                }
-                position += count
-            }
-        } catch {
-            return false
-        }
-        return position == bytes.count
+        return Self.copy(bytes, into: Self.pieces(of: receive.scatterGatherList, regions: regions, range: offset..<offset + bytes.count))
     }
 
     func complete(
         _ receive: ReceiveWorkRequest, status: WorkCompletion.Status, byteLength: Int, run: PacketRun,
         opcode: WorkCompletion.Opcode = .receive, sourceQP: QueuePairNumber? = nil, hasGRH: Bool = false
     ) {
+        // An error completion is visible only once the QP is in ERR (an application that polls it
+        // may move the QP to RESET right away).
+        if status != .success && type == .rc { stateValue.store(QueuePairState.error.rawValue, ordering: .releasing) }
         let completion = WorkCompletion(
             wrID: receive.id, status: status, opcode: opcode, byteLength: UInt32(truncatingIfNeeded: byteLength),
             immediateData: status == .success ? run.headers.immDt?.value : nil, qpNumber: number,

@@ -17,7 +17,7 @@ public final class InProcessFabric: PacketLink, Sendable {
         var devices: [GID: Device] = [:]
         var nextHost: UInt32 = 1
     }
-    private let state = NIOLockedValueBox(State())
+    private let state = LockedValue(State())
     private let loss = Atomic<UInt64>(0)
     private let random = Atomic<UInt64>(0x9E37_79B9_7F4A_7C15)
     private let dropped = Atomic<Int>(0)
@@ -31,7 +31,10 @@ public final class InProcessFabric: PacketLink, Sendable {
     /// Fraction of runs dropped on purpose, 0 ... 1 (fault injection).
     public var lossRate: Double {
         get { Double(loss.load(ordering: .relaxed)) / Double(UInt64.max) }
-        set { loss.store(UInt64(max(0, min(1, newValue)) * Double(UInt64.max)), ordering: .relaxed) }
+        set {
+            let rate = max(0, min(1, newValue.isNaN ? 0 : newValue))
+            loss.store(rate >= 1 ? .max : UInt64(rate * 0x1p64), ordering: .relaxed)
+        }
     }
 
     /// Runs dropped by fault injection so far.
@@ -57,7 +60,7 @@ public final class InProcessFabric: PacketLink, Sendable {
 
     public func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID) {
         let threshold = loss.load(ordering: .relaxed)
-        if threshold > 0 && nextRandom() < threshold {
+        if threshold == .max || (threshold > 0 && nextRandom() < threshold) {
             dropped.add(1, ordering: .relaxed)
             return
         }

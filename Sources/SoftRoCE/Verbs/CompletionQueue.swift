@@ -1,3 +1,4 @@
+import SoftRoCEMemory
 import NIOConcurrencyHelpers
 
 /// A completion queue: a bounded, thread-safe FIFO of ``WorkCompletion``s that the device engine fills and
@@ -20,7 +21,7 @@ public final class CompletionQueue: Sendable {
     /// The most completions the queue holds (the `cqe` `ibv_create_cq` reports back).
     public let capacity: Int
 
-    private let state: NIOLockedValueBox<State>
+    private let state: LockedValue<State>
 
     /// The default largest `cqe` accepted when the device gives no limit: 2²⁰ − 1.
     public static let defaultMaximumCapacity = (1 << 20) - 1
@@ -52,7 +53,7 @@ public final class CompletionQueue: Sendable {
             )
         }
         self.capacity = capacity
-        self.state = NIOLockedValueBox(State(slots: slots))
+        self.state = LockedValue(State(slots: slots))
     }
 
     // MARK: Producer side (device engine)
