@@ -104,6 +104,8 @@ public final class PerftestRunner {
                 receivesPosted[index] = initial
             }
         }
+        // One request per QP, re-posted with a new id: no allocation per post.
+        var templates = pairs.map { request(operation, pair: $0, size: size, id: 0, signaled: false) }
         let start = ContinuousClock.now
         progress.append((start, 0))
         var total = 0
@@ -116,7 +118,9 @@ public final class PerftestRunner {
                         try pair.client.dropPages()
                         try pair.server.dropPages()
                     }
-                    try pair.client.queuePair.postSend(request(operation, pair: pair, size: size, id: UInt64(number), signaled: signaled))
+                    templates[index].id = UInt64(number)
+                    templates[index].flags = signaled ? .signaled : []
+                    try pair.client.queuePair.postSend(templates[index])
                     posted[index] += 1
                 }
                 let count = pair.client.completionQueue.poll(into: &completions, maxEntries: 64)
