@@ -167,9 +167,15 @@ extension QueuePair {
         side.retryRemaining = side.path.retryCount
         side.rnrRemaining = side.path.rnrRetry
         if side.hasOutstanding, let timeout = side.path.timeout {
-            side.retransmitDeadline = .now + timeout
+            if side.retransmitDeadline == nil {
+                side.retransmitDeadline = .now + timeout
+                side.progressSinceArmed = false
+            } else {
+                side.progressSinceArmed = true
+            }
         } else {
             side.retransmitDeadline = nil
+            side.progressSinceArmed = false
         }
     }
 
@@ -274,11 +280,18 @@ extension QueuePair {
             if let deadline = side.rnrDeadline {
                 if now >= deadline {
                     side.rnrDeadline = nil
-                    if let timeout = side.path.timeout, side.hasOutstanding { side.retransmitDeadline = now + timeout }
+                    if let timeout = side.path.timeout, side.hasOutstanding {
+                        side.retransmitDeadline = now + timeout
+                        side.progressSinceArmed = false
+                    }
                     fired = true
                 }
             } else if let deadline = side.retransmitDeadline, now >= deadline {
-                if !side.hasOutstanding || state != .readyToSend {
+                if side.progressSinceArmed, side.hasOutstanding, let timeout = side.path.timeout {
+                    // Acknowledgements arrived since arming: a full timeout from now, no retry.
+                    side.progressSinceArmed = false
+                    side.retransmitDeadline = now + timeout
+                } else if !side.hasOutstanding || state != .readyToSend {
                     side.retransmitDeadline = nil
                 } else if let (offset, psn) = firstUnacknowledged(side) {
                     retry(&side, from: offset, psn: psn)

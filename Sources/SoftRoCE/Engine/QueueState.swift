@@ -28,6 +28,9 @@ struct SendSide: Sendable {
     var retryRemaining = 7
     var rnrRemaining = 7
     var retransmitDeadline: ContinuousClock.Instant?
+    /// Acknowledged progress since the deadline was armed: the timer re-arms instead of retrying
+    /// (saves a clock read per acknowledgement).
+    var progressSinceArmed = false
     var rnrDeadline: ContinuousClock.Instant?
     var packetsSinceAckRequest = 0
     /// Set when the QP went to ERR: the requester flushes the queue.

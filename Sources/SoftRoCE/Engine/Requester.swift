@@ -73,6 +73,7 @@ extension QueuePair {
         if type == .rc {
             if side.retransmitDeadline == nil, let timeout = side.path.timeout {
                 side.retransmitDeadline = .now + timeout
+                side.progressSinceArmed = false
                 device.engine.watchTimers(of: self)
             }
         } else if wqe.fullySent {
