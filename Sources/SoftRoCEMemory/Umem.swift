@@ -8,6 +8,10 @@ public protocol Umem: AnyObject, Sendable {
     /// Whether pages are resolved on demand (ODP) rather than pinned at registration.
     var isOnDemand: Bool { get }
 
+    /// Ends device access: accesses already running finish, later ones fail with `.released`,
+    /// pinned pages are unlocked and un-accounted. Later calls do nothing.
+    func release()
+
     /// Runs `body` on the bytes of `range` with `access` guaranteed for its whole duration,
     /// resolving any page fault synchronously first.
     ///

@@ -52,7 +52,7 @@ public final class Device: Sendable, CustomStringConvertible {
         self.port = PortAttributes(
             number: 1, state: .active, maxMTU: .mtu4096, activeMTU: activeMTU, linkLayer: "Ethernet", gidTableLength: 1)
         self.memoryRegions = MemoryRegionTable(maxRegions: attributes.maxMemoryRegions)
-        self.engine = Engine(name: name)
+        self.engine = Engine()
         self.gid = link.assignGID()
         link.attach(self, at: gid)
     }

@@ -55,20 +55,10 @@ public final class MemoryRegion: Sendable, Hashable, CustomStringConvertible {
     public func deregister() {
         guard !deregistered.exchange(true, ordering: .acquiringAndReleasing) else { return }
         protectionDomain.device.memoryRegions.remove(self)
-        switch umem {
-        case let odp as OnDemandUmem: odp.release()
-        case let pinned as PinnedUmem: pinned.release()
-        default: break
-        }
+        umem.release()
     }
 
-    deinit {
-        switch umem {
-        case let odp as OnDemandUmem: odp.release()
-        case let pinned as PinnedUmem: pinned.release()
-        default: break
-        }
-    }
+    deinit { umem.release() }
 
     public static func == (lhs: MemoryRegion, rhs: MemoryRegion) -> Bool { lhs === rhs }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }

@@ -25,7 +25,7 @@ final class Engine: Sendable {
     /// How long the thread polls before sleeping.
     let spinDuration: Duration
 
-    init(name: String, spinDuration: Duration = .microseconds(200)) {
+    init(spinDuration: Duration = .microseconds(200)) {
         self.spinDuration = spinDuration
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
@@ -36,7 +36,6 @@ final class Engine: Sendable {
         }, box.toOpaque())
         precondition(rc == 0, "pthread_create failed for the device engine")
         pthread_detach(thread)
-        _ = name
     }
 
     /// Asks the engine to run `qp`'s requester soon. Callable from any thread.

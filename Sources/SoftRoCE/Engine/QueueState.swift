@@ -55,7 +55,7 @@ struct SendSide: Sendable {
 /// A multi-packet message the responder is in the middle of.
 enum InboundMessage: Sendable {
     case send(ReceiveWorkRequest, offset: Int)
-    case write(MemoryRegion, address: UInt64, remaining: Int, total: Int, withImmediate: Bool)
+    case write(MemoryRegion, address: UInt64, remaining: Int, total: Int)
 }
 
 /// Responder state of a QP.

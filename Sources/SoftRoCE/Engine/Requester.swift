@@ -10,8 +10,7 @@ struct PendingTransmit {
     /// Where the payload comes from: pieces of local regions, or inline bytes.
     var pieces: [(region: MemoryRegion, range: Range<UInt64>)] = []
     var inline: [UInt8]?
-    /// The WQE offset, for failing it if the payload cannot be read.
-    var wqeOffset: Int
+    /// The WQE's first PSN, to find it again if the payload cannot be read.
     var firstPSN: PacketSequenceNumber
 }
 
@@ -88,16 +87,8 @@ extension QueuePair {
         let request = wqe.request
         let needsLocalWrite = request.opcode == .rdmaRead || request.opcode.isAtomic
         if wqe.inlineData == nil {
-            var regions: [MemoryRegion] = []
-            regions.reserveCapacity(request.scatterGatherList.count)
-            for sge in request.scatterGatherList {
-                guard let region = device.memoryRegions.lookup(sge.lkey.rawValue),
-                    region.protectionDomain === protectionDomain,
-                    sge.address >= region.address,
-                    sge.address + UInt64(sge.length) <= region.address + region.length,
-                    !needsLocalWrite || region.access.contains(.localWrite)
-                else { return .localProtectionError }
-                regions.append(region)
+            guard let regions = localRegions(for: request.scatterGatherList, needsLocalWrite: needsLocalWrite) else {
+                return .localProtectionError
             }
             wqe.regions = regions
         }
@@ -129,7 +120,7 @@ extension QueuePair {
         var pending = PendingTransmit(
             run: PacketRun(headers: headers, mtu: mtu, payloadLength: 0),
             destination: type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : path.destinationGID,
-            wqeOffset: offset, firstPSN: wqe.firstPSN)
+            firstPSN: wqe.firstPSN)
 
         switch request.opcode {
         case .rdmaRead:
@@ -138,7 +129,7 @@ extension QueuePair {
             headers.bth.opcode = .rcRDMAReadRequest
             headers.bth.psn = wqe.firstPSN + wqe.packetsReceived
             headers.reth = RETH(
-                virtualAddress: request.remoteAddress + UInt64(done), remoteKey: request.rkey.rawValue,
+                virtualAddress: request.remoteAddress &+ UInt64(done), remoteKey: request.rkey.rawValue,
                 dmaLength: UInt32(wqe.length - done))
             headers.bth.acknowledgeRequest = true
             pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
@@ -195,6 +186,23 @@ extension QueuePair {
         wqe.bytesSent = sent + runBytes
         wqe.fullySent = ends
         return pending
+    }
+
+    /// The regions an SGE list names, if every lkey is live, of this QP's PD, covers its SGE
+    /// (without address overflow) and, when needed, allows local write; nil otherwise.
+    func localRegions(for list: [ScatterGatherElement], needsLocalWrite: Bool) -> [MemoryRegion]? {
+        var regions: [MemoryRegion] = []
+        regions.reserveCapacity(list.count)
+        for sge in list {
+            let end = sge.address.addingReportingOverflow(UInt64(sge.length))
+            guard let region = device.memoryRegions.lookup(sge.lkey.rawValue),
+                region.protectionDomain === protectionDomain,
+                !end.overflow, sge.address >= region.address, end.partialValue <= region.address + region.length,
+                !needsLocalWrite || region.access.contains(.localWrite)
+            else { return nil }
+            regions.append(region)
+        }
+        return regions
     }
 
     /// The parts of an SGE list covering message bytes `range`.

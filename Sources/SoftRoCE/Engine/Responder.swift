@@ -110,7 +110,7 @@ extension QueuePair {
         var address: UInt64
         var remaining: Int
         var total: Int
-        if case .write(let current, let at, let left, let all, _) = side.message {
+        if case .write(let current, let at, let left, let all) = side.message {
             (region, address, remaining, total) = (current, at, left, all)
         } else {
             guard let reth = headers.reth else { return protocolError(.invalidRequest, psn: psn, side: &side, to: source) }
@@ -148,7 +148,7 @@ extension QueuePair {
                 complete(receive, status: .success, byteLength: total, run: run, opcode: .receiveRDMAWithImmediate, sourceQP: side.path.destinationQP)
             }
         } else {
-            side.message = .write(region, address: address, remaining: remaining, total: total, withImmediate: false)
+            side.message = .write(region, address: address, remaining: remaining, total: total)
         }
         acknowledgeIfRequested(run, side: side, to: source)
     }
@@ -314,14 +314,7 @@ extension QueuePair {
     /// Writes `bytes` into the receive's SGEs at message offset `offset`; false on a bad lkey,
     /// missing LOCAL_WRITE, another PD or an unresolvable page.
     func scatter(_ bytes: MappedBytes, into receive: ReceiveWorkRequest, at offset: Int) -> Bool {
-        var regions: [MemoryRegion] = []
-        for sge in receive.scatterGatherList {
-            guard let region = device.memoryRegions.lookup(sge.lkey.rawValue),
-                region.protectionDomain === protectionDomain, region.access.contains(.localWrite),
-                sge.address >= region.address, sge.address + UInt64(sge.length) <= region.address + region.length
-            else { return false }
-            regions.append(region)
-        }
+        guard let regions = localRegions(for: receive.scatterGatherList, needsLocalWrite: true) else { return false }
         return Self.copy(bytes, into: Self.pieces(of: receive.scatterGatherList, regions: regions, range: offset..<offset + bytes.count))
     }
 
