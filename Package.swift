@@ -52,6 +52,7 @@ let package = Package(
                 "SoftRoCEMemory",
                 "SoftRoCEWire",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),

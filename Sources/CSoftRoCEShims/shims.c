@@ -1,6 +1,10 @@
 #include "CSoftRoCEShims.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
@@ -32,6 +36,38 @@ int c_softroce_thread_page_faults(uint64_t *minor, uint64_t *major) {
     if (rc != 0) return rc;
     *minor = (uint64_t)usage.ru_minflt;
     *major = (uint64_t)usage.ru_majflt;
+    return 0;
+}
+
+pid_t c_softroce_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+int c_softroce_task_page_faults(pid_t tid, uint64_t *minor, uint64_t *major) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buffer[1024];
+    ssize_t count = read(fd, buffer, sizeof buffer - 1);
+    int saved = errno;
+    close(fd);
+    if (count <= 0) { errno = count < 0 ? saved : EIO; return -1; }
+    buffer[count] = 0;
+    /* The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'. */
+    char *cursor = strrchr(buffer, ')');
+    if (cursor == NULL) { errno = EIO; return -1; }
+    cursor += 1;
+    /* Fields 3..12 follow: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt. */
+    unsigned long long fields[10];
+    for (int index = 0; index < 10; index++) {
+        while (*cursor == ' ') cursor++;
+        if (index == 0) { fields[0] = 0; while (*cursor && *cursor != ' ') cursor++; continue; }
+        char *end = NULL;
+        fields[index] = strtoull(cursor, &end, 10);
+        if (end == cursor) { errno = EIO; return -1; }
+        cursor = end;
+    }
+    *minor = (uint64_t)fields[7];
+    *major = (uint64_t)fields[9];
     return 0;
 }
 

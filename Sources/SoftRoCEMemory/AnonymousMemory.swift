@@ -166,6 +166,16 @@ public enum Host {
     /// Minor and major page faults the calling thread has taken so far (`getrusage(RUSAGE_THREAD)`).
     public static func threadPageFaults() -> (minor: UInt64, major: UInt64) { HostMemory.threadPageFaults() }
 
+    /// The calling thread's kernel thread id (`gettid(2)`), to name it to ``pageFaults(ofThread:)``.
+    public static func currentThreadID() -> Int32 { HostMemory.currentThreadID() }
+
+    /// Minor and major page faults thread `tid` of this process has taken so far, read from
+    /// `/proc/self/task/<tid>/stat`: the same counts as `getrusage(RUSAGE_THREAD)`, readable from
+    /// any thread. `nil` when the thread has exited.
+    public static func pageFaults(ofThread tid: Int32) -> (minor: UInt64, major: UInt64)? {
+        HostMemory.pageFaults(ofThread: tid)
+    }
+
     /// The process's `RLIMIT_MEMLOCK` soft limit in bytes (`nil` = unlimited).
     public static func memlockLimit() -> UInt64? { (try? HostMemory.memlockSoftLimit().get()) ?? nil }
 }

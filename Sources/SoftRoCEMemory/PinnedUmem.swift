@@ -66,4 +66,10 @@ public final class PinnedUmem: Umem, Sendable {
         if released.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
         return try body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
     }
+
+    public func access<R>(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
+    ) throws -> UmemAccess<R> {
+        .completed(try withBytes(range, access: access, body))
+    }
 }

@@ -12,6 +12,17 @@ public protocol Umem: AnyObject, Sendable {
     /// pinned pages are unlocked and un-accounted. Later calls do nothing.
     func release()
 
+    /// Runs `body` on the bytes of `range` if the device may access them now without a fault;
+    /// otherwise reports the page fault and does not run `body`. Never makes a system call and
+    /// never blocks: the check the device's data path performs before every access. Pinned
+    /// memory never faults.
+    ///
+    /// - Throws: ``MemoryError`` `.outsideRegion`, `.accessNotRegistered`, `.released`; or what
+    ///   `body` throws.
+    func access<R>(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
+    ) throws -> UmemAccess<R>
+
     /// Runs `body` on the bytes of `range` with `access` guaranteed for its whole duration,
     /// resolving any page fault synchronously first.
     ///

@@ -20,6 +20,13 @@ int c_softroce_get_memlock_limit(uint64_t *soft, uint64_t *hard);
 /// getrusage(RUSAGE_THREAD): minor and major page faults the calling thread has taken.
 int c_softroce_thread_page_faults(uint64_t *minor, uint64_t *major);
 
+/// The calling thread's kernel thread id (gettid(2)).
+pid_t c_softroce_gettid(void);
+
+/// Minor and major page faults thread `tid` of this process has taken, from
+/// /proc/self/task/<tid>/stat (fields minflt and majflt). Returns 0, or -1 with errno set.
+int c_softroce_task_page_faults(pid_t tid, uint64_t *minor, uint64_t *major);
+
 /// process_vm_readv / process_vm_writev with one local and one remote iovec.
 ssize_t c_softroce_process_vm_read(pid_t pid, void *local, size_t length, uint64_t remote);
 ssize_t c_softroce_process_vm_write(pid_t pid, const void *local, size_t length, uint64_t remote);

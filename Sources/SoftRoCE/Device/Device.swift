@@ -20,6 +20,7 @@ public final class Device: Sendable, CustomStringConvertible {
     public let gid: GID
 
     let engine: Engine
+    let faultWorkqueue: FaultWorkqueue
     let memoryRegions: MemoryRegionTable
     let statistics = DeviceStatistics()
     private let queuePairs = LockedValue([UInt32: QueuePair]())
@@ -34,7 +35,11 @@ public final class Device: Sendable, CustomStringConvertible {
     ///   - link: where its packets go.
     ///   - activeMTU: the port's active MTU (4096 on the in-process fabric; what RC QPs use when
     ///     the application does not set a path MTU is still 1024, as ibverbs requires one).
-    public init(name: String = "softroce0", link: any PacketLink = InProcessFabric.shared, activeMTU: PathMTU = .mtu4096) {
+    ///   - faultThreads: threads of the page-fault workqueue.
+    public init(
+        name: String = "softroce0", link: any PacketLink = InProcessFabric.shared, activeMTU: PathMTU = .mtu4096,
+        faultThreads: Int = 1
+    ) {
         self.name = name
         self.link = link
         self.attributes = DeviceAttributes(
@@ -46,13 +51,14 @@ public final class Device: Sendable, CustomStringConvertible {
             maxQueuePairReadAtomic: 128, maxQueuePairInitiatorReadAtomic: 128, maxInlineData: 256,
             atomicCapability: .hca,
             onDemandPaging: OnDemandPagingCapabilities(
-                isSupported: true, supportsImplicit: false,
+                isSupported: true, supportsImplicit: true,
                 reliableConnected: [.send, .receive, .write, .read, .atomic],
                 unreliableDatagram: [.send, .receive]))
         self.port = PortAttributes(
             number: 1, state: .active, maxMTU: .mtu4096, activeMTU: activeMTU, linkLayer: "Ethernet", gidTableLength: 1)
         self.memoryRegions = MemoryRegionTable(maxRegions: attributes.maxMemoryRegions)
         self.engine = Engine()
+        self.faultWorkqueue = FaultWorkqueue(threads: faultThreads, statistics: statistics)
         self.gid = link.assignGID()
         link.attach(self, at: gid)
     }
@@ -65,6 +71,17 @@ public final class Device: Sendable, CustomStringConvertible {
         let all = queuePairs.withLockedValue { Array($0.values) }
         for qp in all { qp.destroy() }
         engine.stop()
+        faultWorkqueue.stop()
+    }
+
+    /// Fault injection: extra time every page-fault resolution takes (a slow fault, such as a
+    /// page coming back from swap). `.zero` (the default) for none.
+    public var injectedFaultDelay: Duration {
+        get { .nanoseconds(faultWorkqueue.injectedDelayNanoseconds.load(ordering: .relaxed)) }
+        set {
+            let nanoseconds = newValue.components.seconds * 1_000_000_000 + newValue.components.attoseconds / 1_000_000_000
+            faultWorkqueue.injectedDelayNanoseconds.store(max(0, nanoseconds), ordering: .relaxed)
+        }
     }
 
     public var description: String { "\(name) (\(gid))" }
@@ -168,12 +185,18 @@ public final class Device: Sendable, CustomStringConvertible {
             duplicatePackets: statistics.duplicatePackets.load(ordering: .relaxed),
             droppedPackets: statistics.droppedPackets.load(ordering: .relaxed),
             completionQueueOverflows: statistics.completionQueueOverflows.load(ordering: .relaxed),
-            pageFaults: 0, faultedPages: 0, invalidations: 0, invalidatedPages: 0)
+            pageFaults: statistics.pageFaults.load(ordering: .relaxed),
+            faultedPages: statistics.faultedPages.load(ordering: .relaxed),
+            invalidations: 0, invalidatedPages: 0)
+        counters.failedFaults = statistics.failedFaults.load(ordering: .relaxed)
+        counters.prefetchedPages = statistics.prefetchedPages.load(ordering: .relaxed)
+        let (p50, p99) = statistics.faultLatencyPercentiles()
+        counters.faultLatencyP50Nanoseconds = p50
+        counters.faultLatencyP99Nanoseconds = p99
+        counters.dataPathKernelFaults = engine.dataPathKernelFaults
         for region in memoryRegions.all {
             guard let odp = region.onDemandUmem else { continue }
             let stats = odp.statistics
-            counters.pageFaults += stats.faults
-            counters.faultedPages += stats.faultedPages
             counters.invalidations += stats.invalidations
             counters.invalidatedPages += stats.invalidatedPages
         }

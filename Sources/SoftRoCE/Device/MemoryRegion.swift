@@ -26,6 +26,8 @@ public final class MemoryRegion: Sendable, Hashable, CustomStringConvertible {
     /// The memory behind the region.
     public let umem: any Umem
     private let deregistered = Atomic<Bool>(false)
+    /// Faults and prefetches queued or running for this region; deregistration waits for 0.
+    let faultsPending = PendingCount()
 
     init(protectionDomain: ProtectionDomain, address: UInt64, length: UInt64, access: AccessFlags, key: UInt32, umem: any Umem) {
         self.protectionDomain = protectionDomain
@@ -49,12 +51,17 @@ public final class MemoryRegion: Sendable, Hashable, CustomStringConvertible {
     /// Whether ``deregister()`` has run.
     public var isDeregistered: Bool { deregistered.load(ordering: .acquiring) }
 
-    /// Deregisters the region: its keys stop resolving at once, accesses already running finish,
-    /// then pinned pages are unlocked and un-accounted (ODP entries cleared). Later calls do
-    /// nothing. Corresponds to `ibv_dereg_mr`.
+    /// Whether the region covers the whole address space (implicit ODP).
+    public var isImplicit: Bool { address == 0 && length == UInt64.max }
+
+    /// Deregisters the region: its keys stop resolving at once, page faults and prefetches
+    /// already queued for it finish, accesses already running finish, then pinned pages are
+    /// unlocked and un-accounted (ODP entries cleared). Later calls do nothing. Corresponds to
+    /// `ibv_dereg_mr`.
     public func deregister() {
         guard !deregistered.exchange(true, ordering: .acquiringAndReleasing) else { return }
         protectionDomain.device.memoryRegions.remove(self)
+        faultsPending.waitUntilZero()
         umem.release()
     }
 
@@ -77,15 +84,18 @@ extension ProtectionDomain {
     ///   `unsupportedAccessFlags`) or a zero length; ``MemoryError`` when pinning fails
     ///   (`memlockLimitExceeded`, `notMapped`, `lockFailed`).
     ///   Corresponds to `ibv_reg_mr` (`EINVAL`, `ENOMEM`, `EFAULT`).
+    /// - Parameter pageSize: the page size an ODP region is tracked in: `.huge2MiB` for memory
+    ///   backed by 2 MiB pages (then `address` and `length` must be 2 MiB aligned).
     public func registerMemoryRegion(
-        address: UInt64, length: UInt64, access: AccessFlags, account: MemlockAccount = .process
+        address: UInt64, length: UInt64, access: AccessFlags, account: MemlockAccount = .process,
+        pageSize: PageSize = .base
     ) throws -> MemoryRegion {
         try access.validateForMemoryRegistration()
         guard length > 0 else { throw VerbsError(.invalidAttributeValue, "memory region length must be > 0") }
         let writable = !access.isDisjoint(with: [.localWrite, .remoteWrite, .remoteAtomic])
         let umem: any Umem
         if access.contains(.onDemand) {
-            umem = try OnDemandUmem(address: address, length: length, writable: writable)
+            umem = try OnDemandUmem(address: address, length: length, writable: writable, pageSize: pageSize)
         } else {
             umem = try PinnedUmem(address: address, length: length, writable: writable, account: account)
         }

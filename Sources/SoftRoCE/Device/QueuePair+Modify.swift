@@ -45,6 +45,7 @@ extension QueuePair {
         switch next {
         case .reset:
             stateValue.store(next.rawValue, ordering: .releasing)
+            faultHandler.disableAndDrain()
             sendSide.withLockedValue { side in side = SendSide(capacity: capabilities.maxSendWR); side.path = PathParameters(attributes, type: type, device: device) }
             responderSide.withLockedValue { side in side = ResponderSide(); side.path = PathParameters(attributes, type: type, device: device) }
             _ = receiveRing.withLockedValue { $0.removeAll() }
@@ -55,6 +56,7 @@ extension QueuePair {
                 side.message = nil
                 side.nakSequenceSent = false
             }
+            faultHandler.enable()
             stateValue.store(next.rawValue, ordering: .releasing)
         case .readyToSend where current == .readyToReceive:
             sendSide.withLockedValue { side in
@@ -67,6 +69,8 @@ extension QueuePair {
             stateValue.store(next.rawValue, ordering: .releasing)
         case .error:
             stateValue.store(next.rawValue, ordering: .releasing)
+            faultHandler.disableAndDrain()
+            flushInboundMessage()
             sendSide.withLockedValue { $0.flushPending = true }
             flushReceiveQueue()
             device.engine.schedule(self)

@@ -1,5 +1,5 @@
 import NIOConcurrencyHelpers
-public import SoftRoCEMemory
+import SoftRoCEMemory
 import SoftRoCEWire
 import Synchronization
 
@@ -37,6 +37,8 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
     /// Whether the engine tracks this QP's timers.
     let timerWatched = Atomic<Bool>(false)
     let destroyed = Atomic<Bool>(false)
+    /// The page-fault handler: four fault contexts, enabled while the QP moves traffic.
+    let faultHandler = PageFaultHandler()
 
     init(
         device: Device, number: QueuePairNumber, type: QueuePairType, protectionDomain: ProtectionDomain,
@@ -100,6 +102,8 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
         }
         try sendSide.withLockedValue { side in
             guard !side.queue.isFull else { throw VerbsError(.sendQueueFull, "send queue full (\(capabilities.maxSendWR) WRs)") }
+            wqe.serial = side.nextSerial
+            side.nextSerial &+= 1
             side.queue.append(wqe)
         }
         device.engine.schedule(self)
@@ -125,9 +129,23 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
             _ = receiveCompletionQueue.push(.flushed(wrID: request.id, opcode: .receive, qpNumber: number))
             return
         }
+        if type == .ud { prefetchReceiveBuffers(request) }
         try receiveRing.withLockedValue { ring in
             guard !ring.isFull else { throw VerbsError(.receiveQueueFull, "receive queue full (\(capabilities.maxReceiveWR) WRs)") }
             ring.append(request)
+        }
+    }
+
+    /// UD has no RNR NAK to hold a sender while a receive buffer faults, so ODP receive buffers
+    /// are mapped for writing when posted (on the posting thread, never the data path). A buffer
+    /// invalidated afterwards faults at delivery: that datagram is dropped, as a NIC drops it.
+    /// Errors are left for delivery to report (LOC_PROT_ERR).
+    private func prefetchReceiveBuffers(_ request: ReceiveWorkRequest) {
+        for sge in request.scatterGatherList where sge.length > 0 {
+            guard let umem = device.memoryRegions.lookup(sge.lkey.rawValue)?.onDemandUmem else { continue }
+            let end = sge.address.addingReportingOverflow(UInt64(sge.length))
+            guard !end.overflow else { continue }
+            _ = try? umem.map(sge.address..<end.partialValue, access: .write)
         }
     }
 
@@ -141,6 +159,7 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
     public func destroy() {
         guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         moveToError()
+        faultHandler.disableAndDrain()
         device.removeQueuePair(self)
     }
 
@@ -154,5 +173,12 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
     func takeReceive() -> ReceiveWorkRequest? {
         if let sharedReceiveQueue { return sharedReceiveQueue.take() }
         return receiveRing.withLockedValue { $0.popFirst() }
+    }
+
+    /// Puts a receive taken by ``takeReceive()`` back at the head (its message hit a page fault
+    /// and will be retried).
+    func returnReceive(_ request: ReceiveWorkRequest) {
+        if let sharedReceiveQueue { return sharedReceiveQueue.putBack(request) }
+        receiveRing.withLockedValue { $0.pushFront(request) }
     }
 }

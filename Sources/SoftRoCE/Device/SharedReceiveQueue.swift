@@ -35,4 +35,7 @@ public final class SharedReceiveQueue: Sendable {
     public var count: Int { ring.withLockedValue { $0.count } }
 
     func take() -> ReceiveWorkRequest? { ring.withLockedValue { $0.popFirst() } }
+
+    /// Puts a taken receive back at the head.
+    func putBack(_ request: ReceiveWorkRequest) { ring.withLockedValue { $0.pushFront(request) } }
 }

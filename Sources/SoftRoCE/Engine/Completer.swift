@@ -26,11 +26,21 @@ extension QueuePair {
                     side.queue[offset].request.opcode.isAtomic
                 else { return }
                 var wqe = side.queue[offset]
+                guard side.stalledSerial != wqe.serial else { return }
                 var original = (0..<8).map { UInt8(truncatingIfNeeded: ack.originalRemoteData >> (8 * $0)) }  // host order (little-endian)
-                let stored = MappedBytes.withBytes(of: &original) { store($0, into: wqe, at: 0) }
-                wqe.status = stored ? .success : .localProtectionError
-                side.queue[offset] = wqe
-                if stored { advanceAcknowledged(to: psn, side: &side) } else { fail(&side, at: offset, status: .localProtectionError) }
+                switch MappedBytes.withBytes(of: &original, { store($0, into: wqe, at: 0) }) {
+                case .completed:
+                    wqe.status = .success
+                    side.queue[offset] = wqe
+                    advanceAcknowledged(to: psn, side: &side)
+                case .failed:
+                    fail(&side, at: offset, status: .localProtectionError)
+                case .pageFault(let region, let fault):
+                    // Ask again once the result buffer is mapped: the responder replays the
+                    // saved result of a repeated atomic, it does not execute it twice.
+                    rewind(&side, to: offset, psn: psn)
+                    raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: wqe.serial, side: &side)
+                }
                 reschedule = true
             default:
                 guard headers.opcode.isReadResponse else { return }
@@ -44,6 +54,15 @@ extension QueuePair {
     private func handleAcknowledge(_ aeth: AETH, psn: PacketSequenceNumber, side: inout SendSide) -> Bool {
         switch aeth.syndrome.kind {
         case .ack:
+            if let rnrPSN = side.rnrPSN, side.rnrDeadline != nil, psn == rnrPSN - 1 {
+                // The responder's hint that the fault behind the RNR NAK is resolved.
+                side.rnrDeadline = nil
+                side.rnrPSN = nil
+                if let timeout = side.path.timeout, side.hasOutstanding {
+                    side.retransmitDeadline = .now + timeout
+                    side.progressSinceArmed = false
+                }
+            }
             acknowledge(upTo: psn, side: &side)
             return true
         case .rnrNak(let timer):
@@ -59,6 +78,7 @@ extension QueuePair {
             }
             rewind(&side, to: offset, psn: psn)
             side.retransmitDeadline = nil
+            side.rnrPSN = psn
             side.rnrDeadline = .now + timer.duration
             device.engine.watchTimers(of: self)
             return false
@@ -86,6 +106,8 @@ extension QueuePair {
         guard let offset = side.queue.offset(of: psn) else { return false }
         var wqe = side.queue[offset]
         guard wqe.request.opcode == .rdmaRead, wqe.status == nil else { return false }
+        // Stalled on a fault writing an earlier response: the rest is asked for again later.
+        guard side.stalledSerial != wqe.serial else { return false }
         let expected = wqe.firstPSN + wqe.packetsReceived
         if psn != expected {
             // A gap: responses were lost. Ask again for the rest; duplicates are dropped.
@@ -98,9 +120,20 @@ extension QueuePair {
             fail(&side, at: offset, status: .badResponseError)
             return true
         }
-        if let payload, length > 0, !store(payload, into: wqe, at: wqe.bytesReceived) {
-            fail(&side, at: offset, status: .localProtectionError)
-            return true
+        if let payload, length > 0 {
+            switch store(payload, into: wqe, at: wqe.bytesReceived) {
+            case .completed:
+                break
+            case .failed:
+                fail(&side, at: offset, status: .localProtectionError)
+                return true
+            case .pageFault(let region, let fault):
+                // Drop the response; once the fault is resolved the requester asks for the rest
+                // (from `packetsReceived`) without spending a retry.
+                rewind(&side, to: offset, psn: expected)
+                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: wqe.serial, side: &side)
+                return false
+            }
         }
         wqe.bytesReceived += length
         wqe.packetsReceived += run.packetCount
@@ -115,28 +148,9 @@ extension QueuePair {
         return true
     }
 
-    /// Writes `bytes` into the WQE's local SGEs at message offset `offset`; false on a protection
-    /// or unresolvable page error.
-    private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> Bool {
+    /// Writes `bytes` into the WQE's local SGEs at message offset `offset`.
+    private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> DataPathAccess<Void> {
         Self.copy(bytes, into: Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: offset..<offset + bytes.count))
-    }
-
-    /// Copies `bytes` across `pieces` of local regions in order; false on a protection or an
-    /// unresolvable page error, or when the pieces do not hold exactly `bytes.count` bytes.
-    static func copy(_ bytes: MappedBytes, into pieces: [(region: MemoryRegion, range: Range<UInt64>)]) -> Bool {
-        var position = 0
-        do {
-            for piece in pieces {
-                let count = Int(piece.range.count)
-                try piece.region.umem.withBytes(piece.range, access: .write) {
-                    $0.copy(from: bytes.extracting(position..<position + count))
-                }
-                position += count
-            }
-        } catch {
-            return false
-        }
-        return position == bytes.count
     }
 
     /// An ACK for `psn` completes every SEND and WRITE whose last packet is at or before it.
@@ -219,6 +233,7 @@ extension QueuePair {
     /// Moves the QP to ERR from inside the engine (holding the send-side lock).
     func enterError(_ side: inout SendSide) {
         stateValue.store(QueuePairState.error.rawValue, ordering: .releasing)
+        faultHandler.disable()
         side.flushPending = true
         flushReceiveQueue()
         device.engine.schedule(self)
@@ -243,6 +258,8 @@ extension QueuePair {
         side.flushPending = false
         side.retransmitDeadline = nil
         side.rnrDeadline = nil
+        side.rnrPSN = nil
+        side.stalledSerial = nil
         guard !side.queue.isEmpty else { return false }
         while !side.queue.isEmpty {
             let wqe = side.queue.removeFirst()
@@ -280,6 +297,7 @@ extension QueuePair {
             if let deadline = side.rnrDeadline {
                 if now >= deadline {
                     side.rnrDeadline = nil
+                    side.rnrPSN = nil
                     if let timeout = side.path.timeout, side.hasOutstanding {
                         side.retransmitDeadline = now + timeout
                         side.progressSinceArmed = false
@@ -287,7 +305,10 @@ extension QueuePair {
                     fired = true
                 }
             } else if let deadline = side.retransmitDeadline, now >= deadline {
-                if side.progressSinceArmed, side.hasOutstanding, let timeout = side.path.timeout {
+                if side.stalledSerial != nil, let timeout = side.path.timeout {
+                    // Stalled on a local page fault: waiting for it is not the peer's silence.
+                    side.retransmitDeadline = now + timeout
+                } else if side.progressSinceArmed, side.hasOutstanding, let timeout = side.path.timeout {
                     // Acknowledgements arrived since arming: a full timeout from now, no retry.
                     side.progressSinceArmed = false
                     side.retransmitDeadline = now + timeout

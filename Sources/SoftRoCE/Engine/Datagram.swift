@@ -30,10 +30,22 @@ extension QueuePair {
             return
         }
         var grh = Self.globalRouteHeader(payloadLength: length, source: source, destination: device.gid)
-        let wroteHeader = MappedBytes.withBytes(of: &grh) { scatter($0, into: receive, at: 0) }
-        let wrotePayload = payload.map { length == 0 || scatter($0, into: receive, at: Self.grhLength) } ?? true
-        guard wroteHeader && wrotePayload else {
+        var outcome = MappedBytes.withBytes(of: &grh) { scatter($0, into: receive, at: 0) }
+        if case .completed = outcome, let payload, length > 0 { outcome = scatter(payload, into: receive, at: Self.grhLength) }
+        switch outcome {
+        case .completed:
+            break
+        case .failed:
             complete(receive, status: .localProtectionError, byteLength: 0, run: run, sourceQP: deth.sourceQueuePair)
+            return
+        case .pageFault(let region, let fault):
+            // UD has no RNR: the datagram is dropped (as a NIC drops it) and the receive stays
+            // first in line; the fault is resolved for the next one.
+            returnReceive(receive)
+            device.statistics.droppedPackets.add(1, ordering: .relaxed)
+            if case .claimed = faultHandler.claim(.responderWrite) {
+                device.faultWorkqueue.submit(.pageFault(self, PageFaultRequest(context: .responderWrite, region: region, fault: fault)))
+            }
             return
         }
         complete(receive, status: .success, byteLength: Self.grhLength + length, run: run, sourceQP: deth.sourceQueuePair, hasGRH: true)

@@ -35,6 +35,13 @@ struct SendSide: Sendable {
     var packetsSinceAckRequest = 0
     /// Set when the QP went to ERR: the requester flushes the queue.
     var flushPending = false
+    /// The serial of the WQE the send queue is stalled at for a requester page fault.
+    var stalledSerial: UInt64?
+    /// The PSN an RNR NAK named while its back-off runs: an acknowledgement of the PSN before it
+    /// (the responder's "fault resolved" hint) ends the back-off early.
+    var rnrPSN: PacketSequenceNumber?
+    /// The serial the next posted WQE gets.
+    var nextSerial: UInt64 = 1
 
     init(capacity: Int) { queue = SendQueue(capacity: capacity) }
 

@@ -10,8 +10,11 @@ struct PendingTransmit {
     /// Where the payload comes from: pieces of local regions, or inline bytes.
     var pieces: [(region: MemoryRegion, range: Range<UInt64>)] = []
     var inline: [UInt8]?
-    /// The WQE's first PSN, to find it again if the payload cannot be read.
+    /// The WQE's first PSN and serial, to find it again if the payload cannot be read.
     var firstPSN: PacketSequenceNumber
+    var serial: UInt64
+    /// Where the run starts in the message, in bytes (the WQE resumes here after a fault).
+    var messageOffset = 0
 }
 
 extension QueuePair {
@@ -47,7 +50,7 @@ extension QueuePair {
         }
         let state = self.state
         guard state == .readyToSend else { return .idle }
-        if side.rnrDeadline != nil { return .idle }
+        if side.rnrDeadline != nil || side.stalledSerial != nil { return .idle }
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
         var wqe = side.queue[offset]
@@ -59,11 +62,17 @@ extension QueuePair {
         if !wqe.started {
             if wqe.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
             if wqe.request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }
-            if let status = start(&wqe, side: &side) {
+            switch start(&wqe, side: &side) {
+            case .started:
+                break
+            case .failed(let status):
                 wqe.status = status
                 side.queue[offset] = wqe
                 fail(&side, at: offset, status: status)
                 return .progress
+            case .pageFault(let region, let fault):
+                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: wqe.serial, side: &side)
+                return .idle
             }
         }
         let pending = buildRun(&wqe, offset: offset, side: &side)
@@ -82,19 +91,36 @@ extension QueuePair {
         return .transmit(pending)
     }
 
-    /// Validates a WQE's local SGEs and assigns its PSNs. Returns an error status, or nil.
-    private func start(_ wqe: inout SendWQE, side: inout SendSide) -> WorkCompletion.Status? {
+    enum StartOutcome {
+        case started
+        case failed(WorkCompletion.Status)
+        /// The local buffer a READ or ATOMIC writes is not mapped: fault it in before asking.
+        case pageFault(MemoryRegion, PageFault)
+    }
+
+    /// Validates a WQE's local SGEs and assigns its PSNs. A READ or ATOMIC first checks that its
+    /// local buffer is mapped for writing (the responses land there).
+    private func start(_ wqe: inout SendWQE, side: inout SendSide) -> StartOutcome {
         let request = wqe.request
         let needsLocalWrite = request.opcode == .rdmaRead || request.opcode.isAtomic
         if wqe.inlineData == nil {
             guard let regions = localRegions(for: request.scatterGatherList, needsLocalWrite: needsLocalWrite) else {
-                return .localProtectionError
+                return .failed(.localProtectionError)
+            }
+            if needsLocalWrite {
+                for (sge, region) in zip(request.scatterGatherList, regions) where region.isOnDemand && sge.length > 0 {
+                    switch Self.accessMemory(region, sge.address..<sge.address + UInt64(sge.length), .write, { _ in }) {
+                    case .completed: continue
+                    case .failed: return .failed(.localProtectionError)
+                    case .pageFault(let region, let fault): return .pageFault(region, fault)
+                    }
+                }
             }
             wqe.regions = regions
         }
         let mtu = side.path.mtu
         let length = wqe.length
-        if type == .ud && length > mtu { return .localLengthError }
+        if type == .ud && length > mtu { return .failed(.localLengthError) }
         switch request.opcode {
         case .rdmaRead:
             wqe.psnCount = max(1, (length + mtu - 1) / mtu)
@@ -106,7 +132,7 @@ extension QueuePair {
         wqe.firstPSN = side.nextPSN
         side.nextPSN = side.nextPSN + wqe.psnCount
         wqe.started = true
-        return nil
+        return .started
     }
 
     /// Builds the next run of `wqe` from its progress and advances it.
@@ -120,7 +146,7 @@ extension QueuePair {
         var pending = PendingTransmit(
             run: PacketRun(headers: headers, mtu: mtu, payloadLength: 0),
             destination: type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : path.destinationGID,
-            firstPSN: wqe.firstPSN)
+            firstPSN: wqe.firstPSN, serial: wqe.serial)
 
         switch request.opcode {
         case .rdmaRead:
@@ -178,6 +204,7 @@ extension QueuePair {
             side.packetsSinceAckRequest = 0
         }
         pending.run = PacketRun(headers: headers, packetCount: packets, endsMessage: ends, mtu: mtu, payloadLength: runBytes)
+        pending.messageOffset = sent
         if let inline = wqe.inlineData {
             pending.inline = Array(inline[sent..<sent + runBytes])
         } else {
@@ -225,41 +252,67 @@ extension QueuePair {
         return pieces
     }
 
-    /// Hands a run to the link, reading its payload from local memory (faults are resolved here,
-    /// synchronously). A payload that cannot be read fails the WQE with `LOC_PROT_ERR`.
+    /// Hands a run to the link, reading its payload from local memory without faulting. A page
+    /// fault un-sends the run and stalls the send queue at its WQE until the fault workqueue has
+    /// resolved it; a payload that can never be read fails the WQE with `LOC_PROT_ERR`.
     private func transmit(_ pending: PendingTransmit) {
         let link = device.link
         let source = device.gid
-        do {
-            if var inline = pending.inline {
-                MappedBytes.withBytes(of: &inline) { link.transmit(pending.run, payload: $0, from: source, to: pending.destination) }
-            } else if pending.pieces.isEmpty {
-                link.transmit(pending.run, payload: nil, from: source, to: pending.destination)
-            } else if pending.pieces.count == 1 {
-                let piece = pending.pieces[0]
-                try piece.region.umem.withBytes(piece.range, access: .read) {
-                    link.transmit(pending.run, payload: $0, from: source, to: pending.destination)
-                }
-            } else {
-                var gathered = [UInt8](repeating: 0, count: pending.run.payloadLength)
-                var offset = 0
-                try MappedBytes.withBytes(of: &gathered) { buffer in
-                    for piece in pending.pieces {
-                        let count = Int(piece.range.count)
-                        try piece.region.umem.withBytes(piece.range, access: .read) {
-                            buffer.extracting(offset..<offset + count).copy(from: $0)
-                        }
-                        offset += count
+        var outcome: DataPathAccess<Void> = .completed(())
+        if var inline = pending.inline {
+            MappedBytes.withBytes(of: &inline) { link.transmit(pending.run, payload: $0, from: source, to: pending.destination) }
+        } else if pending.pieces.isEmpty {
+            link.transmit(pending.run, payload: nil, from: source, to: pending.destination)
+        } else if pending.pieces.count == 1 {
+            let piece = pending.pieces[0]
+            outcome = Self.accessMemory(piece.region, piece.range, .read) {
+                link.transmit(pending.run, payload: $0, from: source, to: pending.destination)
+            }
+        } else {
+            var gathered = [UInt8](repeating: 0, count: pending.run.payloadLength)
+            var offset = 0
+            MappedBytes.withBytes(of: &gathered) { buffer in
+                for piece in pending.pieces {
+                    let count = Int(piece.range.count)
+                    outcome = Self.accessMemory(piece.region, piece.range, .read) {
+                        buffer.extracting(offset..<offset + count).copy(from: $0)
                     }
+                    guard case .completed = outcome else { return }
+                    offset += count
                 }
+            }
+            if case .completed = outcome {
                 MappedBytes.withBytes(of: &gathered) { link.transmit(pending.run, payload: $0, from: source, to: pending.destination) }
             }
-        } catch {
+        }
+        switch outcome {
+        case .completed:
+            break
+        case .failed:
             sendSide.withLockedValue { side in
-                if let offset = side.queue.offset(of: pending.firstPSN) { fail(&side, at: offset, status: .localProtectionError) }
+                if let offset = side.queue.offset(ofSerial: pending.serial) { fail(&side, at: offset, status: .localProtectionError) }
+            }
+        case .pageFault(let region, let fault):
+            sendSide.withLockedValue { side in
+                guard unsend(pending, side: &side) else { return }
+                raiseRequesterFault(.requesterRead, region: region, fault: fault, serial: pending.serial, side: &side)
             }
         }
         if type == .ud { completeFinished() }
+    }
+
+    /// Takes back a run that was never handed to the link: its WQE resumes from the run's first
+    /// byte. False if the WQE is gone (flushed) or finished meanwhile.
+    private func unsend(_ pending: PendingTransmit, side: inout SendSide) -> Bool {
+        guard let offset = side.queue.offset(ofSerial: pending.serial) else { return false }
+        var wqe = side.queue[offset]
+        if type == .ud { wqe.status = nil }  // UD marked it sent before the transmit
+        guard wqe.status == nil else { return false }
+        wqe.bytesSent = min(wqe.bytesSent, pending.messageOffset)
+        wqe.fullySent = false
+        side.queue[offset] = wqe
+        side.queue.cursor = min(side.queue.cursor, offset)
+        return true
     }
 }
 

@@ -70,6 +70,7 @@ extension QueuePair {
         let psn = run.headers.bth.psn
         var receive: ReceiveWorkRequest
         var offset: Int
+        let begins = side.message == nil
         if case .send(let current, let at) = side.message {
             receive = current
             offset = at
@@ -84,10 +85,20 @@ extension QueuePair {
             side.message = nil
             return protocolError(.invalidRequest, psn: psn, side: &side, to: source)
         }
-        if let payload, length > 0, !scatter(payload, into: receive, at: offset) {
-            complete(receive, status: .localProtectionError, byteLength: 0, run: run)
-            side.message = nil
-            return protocolError(.remoteOperationalError, psn: psn, side: &side, to: source)
+        if let payload, length > 0 {
+            switch scatter(payload, into: receive, at: offset) {
+            case .completed:
+                break
+            case .failed:
+                complete(receive, status: .localProtectionError, byteLength: 0, run: run)
+                side.message = nil
+                return protocolError(.remoteOperationalError, psn: psn, side: &side, to: source)
+            case .pageFault(let region, let fault):
+                // The receive stays first in line for the retried packet.
+                if begins { returnReceive(receive) }
+                return raiseResponderFault(
+                    .responderWrite, region: region, fault: fault, psn: psn, failure: .remoteOperationalError, side: side, to: source)
+            }
         }
         offset += length
         side.expectedPSN = psn + run.packetCount
@@ -131,11 +142,16 @@ extension QueuePair {
             receive = next
         }
         if let payload, length > 0 {
-            do {
-                try region.umem.withBytes(address..<address + UInt64(length), access: .write) { $0.copy(from: payload) }
-            } catch {
+            switch Self.accessMemory(region, address..<address + UInt64(length), .write, { $0.copy(from: payload) }) {
+            case .completed:
+                break
+            case .failed:
                 if let receive { complete(receive, status: .localProtectionError, byteLength: 0, run: run) }
                 return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
+            case .pageFault(let region, let fault):
+                if let receive { returnReceive(receive) }
+                return raiseResponderFault(
+                    .responderWrite, region: region, fault: fault, psn: psn, failure: .remoteAccessError, side: side, to: source)
             }
         }
         address += UInt64(length)
@@ -163,21 +179,34 @@ extension QueuePair {
         }
         let mtu = side.path.mtu
         let length = Int(reth.dmaLength)
+        let range = reth.virtualAddress..<reth.virtualAddress + UInt64(length)
+        if length > 0, case .pageFault(let region, let fault) = Self.accessMemory(region, range, .read, { _ in }) {
+            return raiseResponderFault(
+                .responderRead, region: region, fault: fault, psn: psn, failure: .remoteAccessError, side: side, to: source)
+        }
         let responses = max(1, (length + mtu - 1) / mtu)
         side.msn = side.msn.next
         side.expectedPSN = psn + responses
-        if !sendReadResponses(region: region, address: reth.virtualAddress, length: length, firstPSN: psn, msn: side.msn, path: side.path, to: source) {
+        switch sendReadResponses(region: region, address: reth.virtualAddress, length: length, firstPSN: psn, msn: side.msn, path: side.path, to: source) {
+        case .completed:
+            break
+        case .failed:
             side.expectedPSN = psn
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
+        case .pageFault(let region, let fault):
+            // Invalidated after the check, part-way through: the requester times out and asks
+            // again for what is missing; resolve meanwhile.
+            raiseResponderFault(
+                .responderRead, region: region, fault: fault, psn: psn, failure: .remoteAccessError, answer: false, side: side, to: source)
         }
     }
 
-    /// Sends READ response runs for `[address, address + length)`; false if the memory could
-    /// not be read (an unresolvable ODP page).
+    /// Sends READ response runs for `[address, address + length)`, stopping at a page that is
+    /// not mapped (a fault) or cannot be read.
     private func sendReadResponses(
         region: MemoryRegion, address: UInt64, length: Int, firstPSN: PacketSequenceNumber,
         msn: MessageSequenceNumber, path: PathParameters, to source: GID
-    ) -> Bool {
+    ) -> DataPathAccess<Void> {
         let mtu = path.mtu
         let maxRun = max(mtu, device.link.maxRunPayload / mtu * mtu)
         var sent = 0
@@ -198,21 +227,18 @@ extension QueuePair {
             headers.aeth = AETH(syndrome: .ackUnlimited, msn: msn)
             let run = PacketRun(headers: headers, packetCount: packets, endsMessage: ends, mtu: mtu, payloadLength: runBytes)
             let start = address + UInt64(sent)
-            do {
-                if runBytes == 0 {
-                    device.link.transmit(run, payload: nil, from: device.gid, to: source)
-                } else {
-                    try region.umem.withBytes(start..<start + UInt64(runBytes), access: .read) {
-                        device.link.transmit(run, payload: $0, from: device.gid, to: source)
-                    }
+            if runBytes == 0 {
+                device.link.transmit(run, payload: nil, from: device.gid, to: source)
+            } else {
+                let outcome = Self.accessMemory(region, start..<start + UInt64(runBytes), .read) {
+                    device.link.transmit(run, payload: $0, from: device.gid, to: source)
                 }
-            } catch {
-                return false
+                guard case .completed = outcome else { return outcome }
             }
             sent += runBytes
             psn = psn + packets
         } while sent < length
-        return true
+        return .completed(())
     }
 
     // MARK: ATOMIC
@@ -226,14 +252,18 @@ extension QueuePair {
         }
         let isCompareSwap = run.headers.opcode == .rcCompareSwap
         let original: UInt64
-        do {
-            original = try region.umem.withBytes(atomic.virtualAddress..<atomic.virtualAddress + 8, access: .write) { bytes in
-                isCompareSwap
-                    ? bytes.compareAndSwap64(at: 0, expected: atomic.compareData, desired: atomic.swapOrAddData)
-                    : bytes.fetchAdd64(at: 0, atomic.swapOrAddData)
-            }
-        } catch {
+        switch Self.accessMemory(region, atomic.virtualAddress..<atomic.virtualAddress + 8, .write, { bytes in
+            isCompareSwap
+                ? bytes.compareAndSwap64(at: 0, expected: atomic.compareData, desired: atomic.swapOrAddData)
+                : bytes.fetchAdd64(at: 0, atomic.swapOrAddData)
+        }) {
+        case .completed(let value):
+            original = value
+        case .failed:
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
+        case .pageFault(let region, let fault):
+            return raiseResponderFault(
+                .responderWrite, region: region, fault: fault, psn: psn, failure: .remoteAccessError, side: side, to: source)
         }
         side.atomicReplay.append((psn, original))
         if side.atomicReplay.count > 16 { side.atomicReplay.removeFirst() }
@@ -260,7 +290,12 @@ extension QueuePair {
         if headers.opcode == .rcRDMAReadRequest, let reth = headers.reth,
             let region = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteRead, path: side.path)
         {
-            _ = sendReadResponses(region: region, address: reth.virtualAddress, length: Int(reth.dmaLength), firstPSN: psn, msn: side.msn, path: side.path, to: source)
+            let outcome = sendReadResponses(region: region, address: reth.virtualAddress, length: Int(reth.dmaLength), firstPSN: psn, msn: side.msn, path: side.path, to: source)
+            if case .pageFault(let region, let fault) = outcome {
+                // Resolve it; the requester asks again when its timer expires.
+                raiseResponderFault(
+                    .responderRead, region: region, fault: fault, psn: psn, failure: .remoteAccessError, answer: false, side: side, to: source)
+            }
         } else if headers.opcode.isAtomic {
             if let saved = side.atomicReplay.last(where: { $0.psn == psn }) {
                 sendAtomicAcknowledge(original: saved.original, psn: psn, msn: side.msn, path: side.path, to: source)
@@ -275,16 +310,19 @@ extension QueuePair {
         sendAcknowledge(.ackUnlimited, psn: run.lastPSN, msn: side.msn, path: side.path, to: source)
     }
 
-    private func receiverNotReady(psn: PacketSequenceNumber, side: ResponderSide, to source: GID) {
+    func receiverNotReady(psn: PacketSequenceNumber, side: ResponderSide, to source: GID) {
         device.statistics.rnrNaksSent.add(1, ordering: .relaxed)
         sendAcknowledge(.rnrNak(side.path.minRNRTimer), psn: psn, msn: side.msn, path: side.path, to: source)
     }
 
     /// NAKs the request and moves the QP to ERR (the responder side of an error completion).
-    private func protocolError(
+    func protocolError(
         _ code: AETH.NAKCode, psn: PacketSequenceNumber, side: inout ResponderSide, to source: GID
     ) {
-        side.message = nil
+        faultHandler.disable()
+        // ERR before the flush completion, which goes ahead of the queued receives' flushes.
+        stateValue.store(QueuePairState.error.rawValue, ordering: .releasing)
+        flushInboundMessage(&side)
         sendSide.withLockedValue { enterError(&$0) }
         sendAcknowledge(.nak(code), psn: psn, msn: side.msn, path: side.path, to: source)
     }
@@ -311,10 +349,10 @@ extension QueuePair {
 
     // MARK: Receive completions
 
-    /// Writes `bytes` into the receive's SGEs at message offset `offset`; false on a bad lkey,
-    /// missing LOCAL_WRITE, another PD or an unresolvable page.
-    func scatter(_ bytes: MappedBytes, into receive: ReceiveWorkRequest, at offset: Int) -> Bool {
-        guard let regions = localRegions(for: receive.scatterGatherList, needsLocalWrite: true) else { return false }
+    /// Writes `bytes` into the receive's SGEs at message offset `offset`; `.failed` on a bad lkey,
+    /// missing LOCAL_WRITE or another PD.
+    func scatter(_ bytes: MappedBytes, into receive: ReceiveWorkRequest, at offset: Int) -> DataPathAccess<Void> {
+        guard let regions = localRegions(for: receive.scatterGatherList, needsLocalWrite: true) else { return .failed }
         return Self.copy(bytes, into: Self.pieces(of: receive.scatterGatherList, regions: regions, range: offset..<offset + bytes.count))
     }
 

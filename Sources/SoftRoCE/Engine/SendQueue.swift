@@ -25,6 +25,8 @@ struct SendWQE {
     var status: WorkCompletion.Status?
     /// Whether a completion must be generated on success.
     var signaled: Bool
+    /// A number unique within the QP, given at post time: names the WQE a page fault stalls at.
+    var serial: UInt64 = 0
 
     var length: Int { inlineData?.count ?? Int(request.totalLength) }
     var lastPSN: SoftRoCEWire.PacketSequenceNumber { firstPSN + (psnCount - 1) }
@@ -67,6 +69,12 @@ struct SendQueue {
         count += 1
     }
 
+    /// The offset of the WQE with `serial`.
+    func offset(ofSerial serial: UInt64) -> Int? {
+        for offset in 0..<count where self[offset].serial == serial { return offset }
+        return nil
+    }
+
     /// The WQE at `offset` from the head.
     subscript(offset: Int) -> SendWQE {
         get { slots[(head + offset) % slots.count]! }
@@ -88,13 +96,32 @@ struct ReceiveRing {
     private var slots: [ReceiveWorkRequest?]
     private var head = 0
     private(set) var count = 0
+    private let capacity: Int
 
-    init(capacity: Int) { slots = Array(repeating: nil, count: max(capacity, 1)) }
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        slots = Array(repeating: nil, count: self.capacity + 1)
+    }
 
-    var isFull: Bool { count == slots.count }
+    /// Full at the posted capacity (a receive pushed back may use a slot beyond it).
+    var isFull: Bool { count >= capacity }
 
     mutating func append(_ request: ReceiveWorkRequest) {
         slots[(head + count) % slots.count] = request
+        count += 1
+    }
+
+    /// Puts `request` back at the head (a receive the responder took for a message whose first
+    /// packet hit a page fault). Grows the ring if it is full.
+    mutating func pushFront(_ request: ReceiveWorkRequest) {
+        if count == slots.count {
+            var grown: [ReceiveWorkRequest?] = Array(repeating: nil, count: slots.count * 2)
+            for index in 0..<count { grown[index + 1] = slots[(head + index) % slots.count] }
+            slots = grown
+            head = 1
+        }
+        head = (head + slots.count - 1) % slots.count
+        slots[head] = request
         count += 1
     }
 

@@ -100,6 +100,19 @@ enum HostMemory {
         return (minor, major)
     }
 
+    /// The calling thread's kernel thread id.
+    static func currentThreadID() -> Int32 { Int32(c_softroce_gettid()) }
+
+    /// Minor and major page faults of thread `tid` of this process (`/proc/self/task/<tid>/stat`),
+    /// nil when the thread is gone or the file cannot be read.
+    @inline(never)
+    static func pageFaults(ofThread tid: Int32) -> (minor: UInt64, major: UInt64)? {
+        var minor: UInt64 = 0
+        var major: UInt64 = 0
+        guard c_softroce_task_page_faults(pid_t(tid), &minor, &major) == 0 else { return nil }
+        return (minor, major)
+    }
+
     @inline(__always)
     private static func valueOrErrno(_ body: () -> CInt) -> Result<Void, Errno> {
         while true {

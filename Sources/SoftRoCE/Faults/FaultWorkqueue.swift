@@ -1,0 +1,194 @@
+import NIOConcurrencyHelpers
+import SoftRoCEMemory
+import Synchronization
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The device's fault workqueue (the seed's `mlx5_ib_page_fault_wq`): threads the device owns
+/// that resolve page faults the data path raised, and run asynchronous prefetches. Resolution
+/// makes the blocking system calls (`madvise(MADV_POPULATE_*)`) the data path must never make.
+///
+/// A fault holds its region: ``MemoryRegion/deregister()`` waits until every fault and prefetch
+/// queued for the region has finished (the seed's SRCU read sections around fault handling).
+final class FaultWorkqueue: Sendable {
+    enum Work: Sendable {
+        /// A data-path fault of `qp`, reported back to it once resolved or failed.
+        case pageFault(QueuePair, PageFaultRequest)
+        /// An asynchronous `advise_mr` prefetch.
+        case prefetch(MemoryRegion, Range<UInt64>, PrefetchAdvice)
+
+        var region: MemoryRegion {
+            switch self {
+            case .pageFault(_, let request): request.region
+            case .prefetch(let region, _, _): region
+            }
+        }
+    }
+
+    private struct Queue {
+        var items: [Work] = []
+        var head = 0
+        var running = true
+    }
+    private let queue = LockedValue(Queue())
+    private let queued = Atomic<Int>(0)
+    private let wakeup = ConditionLock(value: 0)
+    private let exited = PendingCount()
+    private let threadCount: Int
+    private let statistics: DeviceStatistics
+    /// Fault injection: extra time each fault resolution takes, in nanoseconds (0 = none).
+    let injectedDelayNanoseconds = Atomic<Int64>(0)
+    /// How long an idle worker polls for new work before sleeping.
+    private static let spinNanoseconds: Int64 = 20_000
+
+    init(threads: Int, statistics: DeviceStatistics) {
+        self.threadCount = max(1, threads)
+        self.statistics = statistics
+        for _ in 0..<threadCount {
+            exited.add()
+            let box = Unmanaged.passRetained(self)
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { context in
+                let workqueue = Unmanaged<FaultWorkqueue>.fromOpaque(context!).takeRetainedValue()
+                workqueue.run()
+                return nil
+            }, box.toOpaque())
+            precondition(rc == 0, "pthread_create failed for the fault workqueue")
+            pthread_detach(thread)
+        }
+    }
+
+    /// Queues `work`; its region's pending count is raised until it finishes. Callable from any
+    /// thread, with QP locks held (it only takes the queue's own lock).
+    func submit(_ work: Work) {
+        work.region.faultsPending.add()
+        queue.withLockedValue { $0.items.append(work) }
+        queued.add(1, ordering: .releasing)
+        wakeup.lock()
+        wakeup.unlock(withValue: 1)
+    }
+
+    /// Stops the workers after the queued work and waits for them to exit.
+    func stop() {
+        queue.withLockedValue { $0.running = false }
+        wakeup.lock()
+        wakeup.unlock(withValue: 1)
+        exited.waitUntilZero()
+    }
+
+    private func next() -> Work?? {
+        queue.withLockedValue { queue -> Work?? in
+            if queue.head < queue.items.count {
+                let work = queue.items[queue.head]
+                queue.head += 1
+                if queue.head == queue.items.count {
+                    queue.items.removeAll(keepingCapacity: true)
+                    queue.head = 0
+                }
+                return .some(work)
+            }
+            return queue.running ? .some(nil) : nil
+        }
+    }
+
+    private func run() {
+        outer: while true {
+            switch next() {
+            case .none:
+                break outer
+            case .some(.some(let work)):
+                queued.subtract(1, ordering: .relaxed)
+                perform(work)
+            case .some(.none):
+                waitForWork()
+            }
+        }
+        exited.remove()
+        // Another worker may still wait: pass the wake-up on.
+        wakeup.lock()
+        wakeup.unlock(withValue: 1)
+    }
+
+    /// Polls briefly (a fault raised right after another is picked up without a wake-up), then
+    /// sleeps until ``submit(_:)`` or ``stop()`` signals.
+    private func waitForWork() {
+        let start = ContinuousClock.now
+        while queued.load(ordering: .acquiring) == 0 {
+            let elapsed = ContinuousClock.now - start
+            if elapsed.components.attoseconds / 1_000_000_000 >= Self.spinNanoseconds || elapsed.components.seconds > 0 {
+                if wakeup.lock(whenValue: 1, timeoutSeconds: 0.05) { wakeup.unlock(withValue: 0) }
+                return
+            }
+            sched_yield()
+        }
+    }
+
+    private func perform(_ work: Work) {
+        defer { work.region.faultsPending.remove() }
+        switch work {
+        case .pageFault(let qp, let request):
+            guard qp.faultHandler.isEnabled else {
+                qp.faultHandler.release(request.context)
+                return
+            }
+            let delay = injectedDelayNanoseconds.load(ordering: .relaxed)
+            if delay > 0 {
+                var time = timespec(tv_sec: Int(delay / 1_000_000_000), tv_nsec: Int(delay % 1_000_000_000))
+                var remaining = timespec()
+                while nanosleep(&time, &remaining) != 0 && errno == EINTR { time = remaining }
+            }
+            let result = resolve(request.region, request.range, access: request.access)
+            statistics.recordFault(result, latency: ContinuousClock.now - request.raised)
+            qp.faultHandler.release(request.context)
+            qp.pageFaultFinished(request, error: result.error)
+        case .prefetch(let region, let range, let advice):
+            if let umem = region.onDemandUmem, let pages = try? umem.prefetch(range, advice: advice) {
+                statistics.prefetchedPages.add(pages, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Maps `range` of `region` with `access`: the pages newly mapped, or the resolution error.
+    private func resolve(_ region: MemoryRegion, _ range: Range<UInt64>, access: PageAccess) -> FaultResult {
+        guard let umem = region.onDemandUmem else { return FaultResult(pages: 0, error: nil) }
+        do {
+            return FaultResult(pages: try umem.map(range, access: access), error: nil)
+        } catch {
+            return FaultResult(pages: 0, error: error)
+        }
+    }
+}
+
+/// What resolving one fault did.
+struct FaultResult {
+    /// Pages newly mapped.
+    var pages: Int
+    /// Why the fault could not be resolved, if it could not.
+    var error: MemoryError?
+}
+
+/// A count of outstanding work that a thread can wait to reach zero.
+final class PendingCount: Sendable {
+    private let count = ConditionLock(value: 0)
+    /// The count, read while `count` is locked (its own getter takes the lock).
+    private let current = Atomic<Int>(0)
+
+    func add() { change(by: 1) }
+
+    func remove() { change(by: -1) }
+
+    private func change(by delta: Int) {
+        count.lock()
+        let value = current.load(ordering: .relaxed) + delta
+        current.store(value, ordering: .relaxed)
+        count.unlock(withValue: value)
+    }
+
+    /// Waits until the count is zero.
+    func waitUntilZero() {
+        count.lock(whenValue: 0)
+        count.unlock()
+    }
+}
