@@ -101,3 +101,5 @@ int c_softroce_mutex_init_adaptive(void *mutex) {
     pthread_mutexattr_destroy(&attributes);
     return rc;
 }
+
+uint8_t c_softroce_load_acquire_u8(const uint8_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }

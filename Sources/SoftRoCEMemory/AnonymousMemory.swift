@@ -1,3 +1,4 @@
+import CSoftRoCEShims
 import SystemPackage
 
 #if canImport(Glibc)
@@ -93,6 +94,12 @@ public final class AnonymousMemory: @unchecked Sendable {
 
     /// The byte at `offset`. Reads and writes are plain loads and stores: for polling a byte the
     /// device writes, as perftest's latency tests do.
+    /// The byte at `offset`, read with acquire ordering: for polling memory another thread (the
+    /// device) writes — unlike the subscript, the compiler cannot hoist it out of a loop.
+    public func loadAcquiring(at offset: Int) -> UInt8 {
+        c_softroce_load_acquire_u8(view(offset, 1).base!.assumingMemoryBound(to: UInt8.self))
+    }
+
     public subscript(offset: Int) -> UInt8 {
         get { view(offset, 1)[0] }
         set { view(offset, 1).write(CollectionOfOne(newValue)) }

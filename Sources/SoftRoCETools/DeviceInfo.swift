@@ -57,6 +57,11 @@ public enum DeviceInfo {
                 "\t\tfaulted_pages:\t\t\(c.faultedPages)",
                 "\t\tinvalidations:\t\t\(c.invalidations)",
                 "\t\tinvalidated_pages:\t\(c.invalidatedPages)",
+                "\t\tfailed_faults:\t\t\(c.failedFaults)",
+                "\t\tprefetched_pages:\t\(c.prefetchedPages)",
+                "\t\tfault_latency_p50:\t\(c.faultLatencyP50Nanoseconds / 1000) us",
+                "\t\tfault_latency_p99:\t\(c.faultLatencyP99Nanoseconds / 1000) us",
+                "\t\tdata_path_kernel_faults:\t\(c.dataPathKernelFaults)",
                 "\t\trnr_naks_sent:\t\t\(c.rnrNaksSent)",
                 "\t\trnr_naks_received:\t\(c.rnrNaksReceived)",
                 "\t\tretransmits:\t\t\(c.retransmits)",
@@ -99,7 +104,11 @@ public enum DeviceInfo {
         counters.add("faulted_pages", c.faultedPages)
         counters.add("invalidations", c.invalidations)
         counters.add("invalidated_pages", c.invalidatedPages)
-        counters.add("prefetched_pages", 0)
+        counters.add("failed_faults", c.failedFaults)
+        counters.add("prefetched_pages", c.prefetchedPages)
+        counters.add("fault_p50_us", Double(c.faultLatencyP50Nanoseconds) / 1000)
+        counters.add("fault_p99_us", Double(c.faultLatencyP99Nanoseconds) / 1000)
+        counters.add("data_path_kernel_faults", c.dataPathKernelFaults)
         counters.add("rnr_naks_sent", c.rnrNaksSent)
         counters.add("rnr_naks_received", c.rnrNaksReceived)
         counters.add("retransmits", c.retransmits)

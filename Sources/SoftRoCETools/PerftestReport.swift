@@ -20,6 +20,11 @@ public struct PerftestReport: Sendable {
     public var prefetchedPages = 0
     public var rnrNaks = 0
     public var retransmits = 0
+    /// Fault latency percentiles over the run's devices (raise → resolved), in microseconds.
+    public var faultLatencyP50 = 0.0
+    public var faultLatencyP99 = 0.0
+    /// Kernel page faults the devices' data-path threads took during the run (0 with ODP).
+    public var dataPathKernelFaults = 0
 
     /// Bandwidth test results.
     public struct Bandwidth: Sendable {
@@ -29,6 +34,9 @@ public struct PerftestReport: Sendable {
         public var messageRateMpps: Double
         /// A single-thread memcpy of the same bytes between the same buffers, in the same run, MiB/s.
         public var memcpyMiBPerSecond: Double?
+        /// With `--cold`: the raw work a cold message implies, in the same run, MiB/s — drop the
+        /// target (`MADV_DONTNEED`), `MADV_POPULATE_WRITE` it, memcpy into it.
+        public var populateMemcpyMiBPerSecond: Double?
     }
 
     /// Latency test results, in microseconds.
@@ -59,6 +67,10 @@ public struct PerftestReport: Sendable {
                 line.add("memcpy_mib_s", memcpy)
                 line.add("bw_vs_memcpy", bandwidth.averageMiBPerSecond / memcpy, decimals: 3)
             }
+            if let raw = bandwidth.populateMemcpyMiBPerSecond {
+                line.add("populate_memcpy_mib_s", raw)
+                line.add("bw_vs_populate_memcpy", bandwidth.averageMiBPerSecond / raw, decimals: 3)
+            }
         }
         if let latency {
             line.add("t_min_us", latency.minimum)
@@ -75,6 +87,9 @@ public struct PerftestReport: Sendable {
         line.add("prefetched_pages", prefetchedPages)
         line.add("rnr_naks", rnrNaks)
         line.add("retransmits", retransmits)
+        line.add("fault_p50_us", faultLatencyP50)
+        line.add("fault_p99_us", faultLatencyP99)
+        line.add("data_path_kernel_faults", dataPathKernelFaults)
         return line.description
     }
 

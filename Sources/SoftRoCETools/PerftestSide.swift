@@ -20,10 +20,17 @@ public final class PerftestSide: Sendable {
             receiveCompletionQueue: completionQueue,
             capabilities: QueuePairCapabilities(maxSendWR: depth, maxReceiveWR: depth, maxSendSGE: 1, maxReceiveSGE: 1, maxInlineData: 0))
         buffer = try AnonymousMemory(length: max(bufferSize, 64))
-        var access: AccessFlags = [.localWrite, .remoteWrite, .remoteRead, .remoteAtomic]
-        if onDemand != .none { access.insert(.onDemand) }
-        region = try protectionDomain.registerMemoryRegion(
-            address: buffer.address, length: UInt64(buffer.length), access: access, account: PerftestSide.account)
+        let access: AccessFlags = [.localWrite, .remoteWrite, .remoteRead, .remoteAtomic]
+        switch onDemand {
+        case .implicit:
+            region = try protectionDomain.registerImplicitOnDemandRegion(access: access)
+        case .explicit:
+            region = try protectionDomain.registerMemoryRegion(
+                address: buffer.address, length: UInt64(buffer.length), access: access.union(.onDemand), account: PerftestSide.account)
+        case .none:
+            region = try protectionDomain.registerMemoryRegion(
+                address: buffer.address, length: UInt64(buffer.length), access: access, account: PerftestSide.account)
+        }
     }
 
     /// Pinned test buffers are charged to their own unlimited account (root may pin freely;
@@ -47,13 +54,26 @@ public final class PerftestSide: Sendable {
         ScatterGatherElement(address: buffer.address, length: UInt32(length), lkey: region.lkey)
     }
 
-    /// Invalidates the region's pages and drops them from the process (`MADV_DONTNEED`), so the
-    /// next device access faults: the `--cold` step.
-    public func dropPages() throws {
+    /// The buffer's address range.
+    public var range: Range<UInt64> { buffer.address..<buffer.address + UInt64(buffer.length) }
+
+    /// Maps the whole buffer for the device ahead of the run (`ibv_advise_mr` PREFETCH_WRITE,
+    /// synchronous): the `--prefetch` step. Returns the pages mapped; 0 for pinned memory.
+    public func prefetch() throws -> Int {
+        guard region.isOnDemand else { return 0 }
+        return try protectionDomain.adviseMemory(.write, scatterGatherList: [sge(buffer.length)], synchronous: true)
+    }
+
+    /// Clears the device's mapping of `[offset, offset + count)` of the buffer, so the next device
+    /// access faults; the bytes stay. With `drop`, the pages also leave the process
+    /// (`MADV_DONTNEED`): the next access allocates fresh zeroed pages. The `--cold` step.
+    public func makeCold(at offset: Int = 0, count: Int? = nil, drop: Bool) throws {
+        let count = count ?? buffer.length - offset
+        let range = buffer.address + UInt64(offset)..<buffer.address + UInt64(offset + count)
         if let umem = region.onDemandUmem {
-            try umem.invalidate(region.range) { try buffer.dropPages() }
-        } else {
-            try buffer.dropPages()
+            _ = try umem.invalidate(range) { if drop { try buffer.dropPages(at: offset, count: count) } }
+        } else if drop {
+            try buffer.dropPages(at: offset, count: count)
         }
     }
 }

@@ -41,6 +41,10 @@ int c_softroce_munlock(uint64_t address, size_t length);
 /// Returns what pthread_mutex_init returns.
 int c_softroce_mutex_init_adaptive(void *mutex);
 
+/// An acquire load of one byte: a load the compiler may neither hoist out of a polling loop nor
+/// reorder with what follows (a thread polling memory the device writes).
+uint8_t c_softroce_load_acquire_u8(const uint8_t *address);
+
 /// The size of a page of the host in bytes (sysconf(_SC_PAGESIZE)).
 size_t c_softroce_host_page_size(void);
 
