@@ -1,5 +1,5 @@
 import Histogram
-public import SoftRoCE
+import SoftRoCE
 import SoftRoCEMemory
 
 /// Runs perftest-style bandwidth and latency tests on the in-process device: a client QP and a
@@ -224,11 +224,11 @@ public final class PerftestRunner {
             if let deadline, ContinuousClock.now >= deadline { break }
             if config.cold {
                 if config.operation == .write && size > 0 {
-                    // Each side's source half keeps its bytes; the half the peer writes is dropped.
-                    for side in [client, server] {
-                        try side.makeCold(at: 0, count: size, drop: false)
-                        try side.makeCold(at: size, count: size, drop: true)
-                    }
+                    // The half the peer writes leaves the device's table, so each WRITE takes one
+                    // page fault at the responder; the bytes stay resident (this thread polls
+                    // that half, so dropping it would add the kernel's copy-on-write break of the
+                    // zero page it maps to every fault).
+                    for side in [client, server] { try side.makeCold(at: size, count: size, drop: false) }
                 } else {
                     try makeCold(pair, size: size)
                 }
@@ -319,11 +319,11 @@ public final class PerftestRunner {
 
     /// The `--cold` step for bandwidth tests and non-WRITE latency tests: the buffer the device
     /// writes (the target of a WRITE or SEND, the local buffer of a READ or ATOMIC) is invalidated
-    /// and dropped; the other is invalidated only, so its bytes stay and it faults back cheaply.
+    /// and dropped (`MADV_DONTNEED`), so every message faults fresh pages in at the side that
+    /// writes them; the other buffer stays mapped.
     private func makeCold(_ pair: (client: PerftestSide, server: PerftestSide), size: Int) throws {
         let clientIsTarget = configuration.operation == .read || configuration.operation == .atomic
-        try pair.client.makeCold(drop: clientIsTarget)
-        try pair.server.makeCold(drop: !clientIsTarget)
+        try (clientIsTarget ? pair.client : pair.server).makeCold(drop: true)
     }
 
     /// What a cold message costs without the device, per byte: drop the target pages, populate

@@ -30,15 +30,7 @@ final class Engine: Sendable {
 
     init(spinDuration: Duration = .microseconds(200)) {
         self.spinDuration = spinDuration
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { context in
-            let engine = Unmanaged<Engine>.fromOpaque(context!).takeRetainedValue()
-            engine.run()
-            return nil
-        }, box.toOpaque())
-        precondition(rc == 0, "pthread_create failed for the device engine")
-        pthread_detach(thread)
+        DeviceThread.start("device engine") { [self] in run() }
     }
 
     /// Asks the engine to run `qp`'s requester soon. Callable from any thread.

@@ -6,8 +6,11 @@ import Testing
 /// and written) fails the access — LOC_PROT_ERR when it is the requester's own memory,
 /// REM_ACCESS_ERR when it is the responder's — moves the QP to ERR and flushes what follows.
 ///
-/// Every test unmaps or protects the pages before the device first touches them, so the ODP
-/// table holds no entry for them and the fault must be resolved (and fail) against real memory.
+/// Every test makes the pages inaccessible (PROT_NONE) or read-only before the device first
+/// touches them, so the ODP table holds no entry for them and the fault must be resolved (and
+/// fail) against real memory. PROT_NONE stands in for `munmap` here: faults are resolved
+/// asynchronously, and a hole left by `munmap` could meanwhile be reused by another test's
+/// mapping in this process (the memory-core tests cover `munmap`ed holes).
 private let page = Host.pageSize
 
 @Suite("ODP pages that cannot be resolved", .timeLimit(.minutes(1)))
@@ -38,7 +41,7 @@ struct OnDemandFaultErrorTests {
         let (client, server) = try connectedPair(layout)
         defer { shutDown(client, server) }
         client.buffer.write(pattern(page, seed: 1), at: 4 * page)
-        try client.buffer.unmapPages(at: 0, count: 2 * page)
+        try client.buffer.protect(.none, at: 0, count: 2 * page)
         server.buffer.fill(0xEE, count: 3 * page)
         try server.qp.postReceive(ReceiveWorkRequest(id: 7, scatterGatherList: [server.sge(0, 3 * page)]))
         let request: SendWorkRequest = switch source {
@@ -59,7 +62,7 @@ struct OnDemandFaultErrorTests {
     func destinationUnmapped(atomic: Bool, twoDevices: Bool) throws {
         let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (true, false))
         defer { shutDown(client, server) }
-        try client.buffer.unmapPages(at: 0, count: 2 * page)
+        try client.buffer.protect(.none, at: 0, count: 2 * page)
         server.buffer.storeUInt64(41, at: 0)
         let request: SendWorkRequest = atomic
             ? .atomicFetchAndAdd(id: 1, result: client.sge(page, 8), remoteAddress: server.address(0), rkey: server.region.rkey, add: 1)
@@ -79,7 +82,7 @@ struct OnDemandFaultErrorTests {
     func targetUnmapped(target: Target, layout: Layout) throws {
         let (client, server) = try connectedPair(layout)
         defer { shutDown(client, server) }
-        try server.buffer.unmapPages(at: 2 * page, count: 2 * page)
+        try server.buffer.protect(.none, at: 2 * page, count: 2 * page)
         client.buffer.write(pattern(2 * page, seed: 4), at: 0)
         client.buffer.fill(0x55, at: 4 * page, count: page)
         let rkey = server.region.rkey
@@ -124,7 +127,7 @@ struct OnDemandFaultErrorTests {
     func receiveBufferUnmapped(twoDevices: Bool) throws {
         let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (false, true))
         defer { shutDown(client, server) }
-        try server.buffer.unmapPages(at: page, count: page)
+        try server.buffer.protect(.none, at: page, count: page)
         try server.qp.postReceive(ReceiveWorkRequest(id: 5, scatterGatherList: [server.sge(0, 3 * page)]))
         try server.qp.postReceive(ReceiveWorkRequest(id: 6, scatterGatherList: [server.sge(4 * page, page)]))
         try client.qp.postSend(.send(id: 1, scatterGatherList: [client.sge(0, 2 * page)]))
