@@ -36,14 +36,35 @@ struct PerftestRunnerTests {
         #expect(latency.maximum >= latency.p999 - 0.01 * latency.p999)
     }
 
-    @Test("--cold makes every iteration fault")
-    func cold() throws {
+    @Test("--cold makes every iteration fault the pages the device writes", arguments: [PerftestOperation.write, .read])
+    func cold(operation: PerftestOperation) throws {
         let configuration = PerftestConfiguration(
-            operation: .write, mode: .bandwidth, sizes: [65536], iterations: 20, onDemand: .explicit, cold: true, verify: true)
+            operation: operation, mode: .bandwidth, sizes: [65536], iterations: 20, onDemand: .explicit, cold: true, verify: true)
         let report = try PerftestRunner(configuration).run(size: 65536)
         #expect(report.verified == true)
+        #expect(report.invalidations == 20, "one invalidation of the target per iteration")
         #expect(report.pageFaults >= 20)
-        #expect(report.invalidations >= 40)
+        #expect(report.faultedPages >= 20 * 16, "every iteration faults its 16 target pages in again")
+        // The engine thread's own start-up (heap growth on first use) may count a few; touching
+        // unmapped target pages would count at least 16 per iteration.
+        #expect(report.dataPathKernelFaults < 20)
+        let bandwidth = try #require(report.bandwidth)
+        #expect((bandwidth.populateMemcpyMiBPerSecond ?? 0) > 0, "the populate+memcpy baseline was measured")
+    }
+
+    @Test("--implicit-odp and --prefetch run and verify", arguments: [(OnDemandMode.implicit, false), (.explicit, true), (.implicit, true)])
+    func implicitAndPrefetch(mode: OnDemandMode, prefetch: Bool) throws {
+        let configuration = PerftestConfiguration(
+            operation: .write, mode: .bandwidth, sizes: [16384], iterations: 50, onDemand: mode, prefetch: prefetch, verify: true)
+        let report = try PerftestRunner(configuration).run(size: 16384)
+        #expect(report.verified == true)
+        #expect(report.json.contains("\"odp\":\"\(mode.rawValue)\""))
+        if prefetch {
+            #expect(report.prefetchedPages >= 2 * 8, "both 32 KiB buffers were prefetched")
+            #expect(report.pageFaults == 0, "prefetched pages do not fault")
+        } else {
+            #expect(report.pageFaults > 0)
+        }
     }
 
     @Test("the JSON line carries the contract's fields")

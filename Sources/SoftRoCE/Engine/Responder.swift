@@ -187,26 +187,29 @@ extension QueuePair {
         let responses = max(1, (length + mtu - 1) / mtu)
         side.msn = side.msn.next
         side.expectedPSN = psn + responses
-        switch sendReadResponses(region: region, address: reth.virtualAddress, length: length, firstPSN: psn, msn: side.msn, path: side.path, to: source) {
+        let (outcome, stoppedAt) = sendReadResponses(
+            region: region, address: reth.virtualAddress, length: length, firstPSN: psn, msn: side.msn, path: side.path, to: source)
+        switch outcome {
         case .completed:
             break
         case .failed:
             side.expectedPSN = psn
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
         case .pageFault(let region, let fault):
-            // Invalidated after the check, part-way through: the requester times out and asks
-            // again for what is missing; resolve meanwhile.
+            // Invalidated after the check, part-way through: RNR NAK the first response not
+            // sent; the requester asks again for the rest after the back-off.
             raiseResponderFault(
-                .responderRead, region: region, fault: fault, psn: psn, failure: .remoteAccessError, answer: false, side: side, to: source)
+                .responderRead, region: region, fault: fault, psn: stoppedAt, failure: .remoteAccessError, side: side, to: source)
         }
     }
 
     /// Sends READ response runs for `[address, address + length)`, stopping at a page that is
-    /// not mapped (a fault) or cannot be read.
+    /// not mapped (a fault) or cannot be read; returns the outcome and the PSN of the first
+    /// response not sent.
     private func sendReadResponses(
         region: MemoryRegion, address: UInt64, length: Int, firstPSN: PacketSequenceNumber,
         msn: MessageSequenceNumber, path: PathParameters, to source: GID
-    ) -> DataPathAccess<Void> {
+    ) -> (DataPathAccess<Void>, stoppedAt: PacketSequenceNumber) {
         let mtu = path.mtu
         let maxRun = max(mtu, device.link.maxRunPayload / mtu * mtu)
         var sent = 0
@@ -233,12 +236,12 @@ extension QueuePair {
                 let outcome = Self.accessMemory(region, start..<start + UInt64(runBytes), .read) {
                     device.link.transmit(run, payload: $0, from: device.gid, to: source)
                 }
-                guard case .completed = outcome else { return outcome }
+                guard case .completed = outcome else { return (outcome, psn) }
             }
             sent += runBytes
             psn = psn + packets
         } while sent < length
-        return .completed(())
+        return (.completed(()), psn)
     }
 
     // MARK: ATOMIC
@@ -290,11 +293,12 @@ extension QueuePair {
         if headers.opcode == .rcRDMAReadRequest, let reth = headers.reth,
             let region = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteRead, path: side.path)
         {
-            let outcome = sendReadResponses(region: region, address: reth.virtualAddress, length: Int(reth.dmaLength), firstPSN: psn, msn: side.msn, path: side.path, to: source)
+            let (outcome, stoppedAt) = sendReadResponses(
+                region: region, address: reth.virtualAddress, length: Int(reth.dmaLength), firstPSN: psn, msn: side.msn, path: side.path, to: source)
             if case .pageFault(let region, let fault) = outcome {
-                // Resolve it; the requester asks again when its timer expires.
+                // As for a new READ: RNR NAK, resolve, and the requester asks again.
                 raiseResponderFault(
-                    .responderRead, region: region, fault: fault, psn: psn, failure: .remoteAccessError, answer: false, side: side, to: source)
+                    .responderRead, region: region, fault: fault, psn: stoppedAt, failure: .remoteAccessError, side: side, to: source)
             }
         } else if headers.opcode.isAtomic {
             if let saved = side.atomicReplay.last(where: { $0.psn == psn }) {

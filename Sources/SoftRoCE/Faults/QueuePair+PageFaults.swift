@@ -70,11 +70,11 @@ extension QueuePair {
     }
 
     /// A responder fault (called holding the responder-side lock): queues the fault unless its
-    /// context already holds one, and, when `answer` is set, answers the request with an RNR NAK
-    /// carrying the QP's min_rnr_timer, so the requester retries it later.
+    /// context already holds one, and answers the request (at `psn`) with an RNR NAK carrying the
+    /// QP's min_rnr_timer, so the requester retries it later.
     func raiseResponderFault(
         _ context: PageFaultContext, region: MemoryRegion, fault: PageFault, psn: PacketSequenceNumber,
-        failure: AETH.NAKCode, answer: Bool = true, side: ResponderSide, to source: GID
+        failure: AETH.NAKCode, side: ResponderSide, to source: GID
     ) {
         if case .claimed = faultHandler.claim(context) {
             var request = PageFaultRequest(context: context, region: region, fault: fault)
@@ -83,7 +83,7 @@ extension QueuePair {
             request.failure = failure
             device.faultWorkqueue.submit(.pageFault(self, request))
         }
-        if answer { receiverNotReady(psn: psn, side: side, to: source) }
+        receiverNotReady(psn: psn, side: side, to: source)
     }
 
     // MARK: Resolution
@@ -103,8 +103,12 @@ extension QueuePair {
         guard type == .rc else { return }
         responderSide.withLockedValue { side in
             let state = self.state
+            // The request is still unanswered: the expected one (SEND, WRITE, ATOMIC, a new READ),
+            // or a READ already accepted whose responses stopped at this PSN.
+            let pending = side.expectedPSN == request.psn
+                || (request.context == .responderRead && request.psn.precedes(side.expectedPSN))
             guard state == .readyToReceive || state == .readyToSend || state == .sendQueueDrained || state == .sendQueueError,
-                side.expectedPSN == request.psn
+                pending
             else { return }
             if error == nil {
                 // Resume hint: a repeated acknowledgement of the PSN before the RNR-NAKed one. Our
