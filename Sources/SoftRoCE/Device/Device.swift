@@ -63,13 +63,17 @@ public final class Device: Sendable, CustomStringConvertible {
         link.attach(self, at: gid)
     }
 
-    /// Detaches from the link, moves every QP to ERR and stops the engine thread. Later calls do
-    /// nothing. Corresponds to `ibv_close_device`.
+    /// Detaches from the link, moves every QP to ERR, deregisters the regions still registered,
+    /// and stops the engine thread and the fault workqueue. Later calls do nothing. Corresponds to
+    /// `ibv_close_device` (which, unlike this, refuses while resources remain).
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         link.detach(self)
         let all = queuePairs.withLockedValue { Array($0.values) }
         for qp in all { qp.destroy() }
+        // The device is gone: its keys stop resolving (this also ends the region → PD → device
+        // references that would otherwise keep a closed device alive).
+        for region in memoryRegions.all { region.deregister() }
         engine.stop()
         faultWorkqueue.stop()
     }

@@ -56,8 +56,13 @@ struct RetransmissionTests {
     @Test("20 % loss with retry_cnt 7: a mixed stream delivers every byte exactly once", arguments: [false, true])
     func lossyStream(onDemand: Bool) throws {
         let fabric = InProcessFabric(subnet: onDemand ? 211 : 210)
+        // perftest's min_rnr_timer (0.64 ms): with ODP, a responder fault is answered with an RNR
+        // NAK each time the requester retries while it is being resolved, and each of those NAKs
+        // can be lost (then the requester runs into a sequence NAK and spends a retry). A 10 µs
+        // timer under a slow build (sanitizers) gives loss enough chances to exhaust retry_cnt;
+        // the resume hint makes the longer timer cost nothing when it arrives.
         let (client, server) = try connectedPair(
-            twoDevices: true, onDemand: (onDemand, onDemand), timeout: 10, retry: 7, rnrRetry: 7, fabric: fabric)
+            twoDevices: true, onDemand: (onDemand, onDemand), timeout: 10, retry: 7, rnrRetry: 7, minRNRTimer: 12, fabric: fabric)
         defer { shutDown(client, server) }
         let rounds = 30
         let word = 1_040_000

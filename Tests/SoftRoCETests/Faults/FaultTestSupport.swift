@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SoftRoCE
 import SoftRoCEMemory
 import Testing
@@ -84,3 +87,7 @@ extension Device {
         return CounterDelta(from: before, to: counters)
     }
 }
+
+/// AddressSanitizer checks shadow memory on every access, and the kernel faults shadow pages in
+/// lazily: kernel-fault counts of the device's threads say nothing about the data path then.
+let underAddressSanitizer = dlsym(nil, "__asan_init") != nil

@@ -75,8 +75,10 @@ struct TrafficInvalidationTests {
         let serverDelta = CounterDelta(from: serverBefore, to: server.device.counters)
         #expect(flag.invalidations.load(ordering: .relaxed) > 10, "the race really ran")
         #expect(serverDelta.pageFaults > 0, "the device faulted the invalidated pages back in: \(serverDelta)")
-        #expect(clientDelta.dataPathKernelFaults == 0, "client engine: \(clientDelta)")
-        #expect(serverDelta.dataPathKernelFaults == 0, "server engine: \(serverDelta)")
+        if !underAddressSanitizer {
+            #expect(clientDelta.dataPathKernelFaults == 0, "client engine: \(clientDelta)")
+            #expect(serverDelta.dataPathKernelFaults == 0, "server engine: \(serverDelta)")
+        }
         #expect(client.qp.state == .readyToSend && server.qp.state == .readyToSend)
 
         // Quiet again: the next WRITE lands byte for byte.
@@ -150,7 +152,9 @@ struct TrafficInvalidationTests {
         let clientDelta = CounterDelta(from: clientBefore, to: client.device.counters)
         let serverDelta = CounterDelta(from: serverBefore, to: server.device.counters)
         #expect(clientDelta.pageFaults + serverDelta.pageFaults > 0, "invalidated entries were faulted back in")
-        #expect(clientDelta.dataPathKernelFaults == 0 && serverDelta.dataPathKernelFaults == 0, "client \(clientDelta); server \(serverDelta)")
+        if !underAddressSanitizer {
+            #expect(clientDelta.dataPathKernelFaults == 0 && serverDelta.dataPathKernelFaults == 0, "client \(clientDelta); server \(serverDelta)")
+        }
         #expect(client.qp.state == .readyToSend)
     }
 }
