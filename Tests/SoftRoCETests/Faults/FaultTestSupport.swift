@@ -88,6 +88,7 @@ extension Device {
     }
 }
 
-/// AddressSanitizer checks shadow memory on every access, and the kernel faults shadow pages in
-/// lazily: kernel-fault counts of the device's threads say nothing about the data path then.
-let underAddressSanitizer = dlsym(nil, "__asan_init") != nil
+/// Whether the process runs under AddressSanitizer or ThreadSanitizer. Both check shadow memory
+/// on every access, and the kernel faults shadow pages in lazily: kernel-fault counts of the
+/// device's threads say nothing about the data path then.
+let underSanitizer = dlsym(nil, "__asan_init") != nil || dlsym(nil, "__tsan_init") != nil
