@@ -65,8 +65,10 @@ struct DataPathKernelFaultTests {
         #expect(problems.isEmpty, "\(problems.prefix(5))")
         let clientDelta = CounterDelta(from: clientBefore, to: client.device.counters)
         let serverDelta = CounterDelta(from: serverBefore, to: server.device.counters)
-        #expect(clientDelta.dataPathKernelFaults == 0, "client engine thread took kernel faults: \(clientDelta)")
-        #expect(serverDelta.dataPathKernelFaults == 0, "server engine thread took kernel faults: \(serverDelta)")
+        if !underSanitizer {
+            #expect(clientDelta.dataPathKernelFaults == 0, "client engine thread took kernel faults: \(clientDelta)")
+            #expect(serverDelta.dataPathKernelFaults == 0, "server engine thread took kernel faults: \(serverDelta)")
+        }
         // Every round faulted the WRITE target, the READ source and the READ destination.
         #expect(serverDelta.pageFaults >= Self.iterations, "server faults: \(serverDelta)")
         if twoDevices {
@@ -95,8 +97,10 @@ struct DataPathKernelFaultTests {
         #expect(problems.isEmpty, "\(problems.prefix(5))")
         let clientDelta = CounterDelta(from: clientBefore, to: client.device.counters)
         let serverDelta = CounterDelta(from: serverBefore, to: server.device.counters)
-        #expect(clientDelta.dataPathKernelFaults == 0, "client: \(clientDelta)")
-        #expect(serverDelta.dataPathKernelFaults == 0, "server: \(serverDelta)")
+        if !underSanitizer {
+            #expect(clientDelta.dataPathKernelFaults == 0, "client: \(clientDelta)")
+            #expect(serverDelta.dataPathKernelFaults == 0, "server: \(serverDelta)")
+        }
         #expect(clientDelta.pageFaults == 0 && serverDelta.pageFaults == 0, "pinned memory never faults")
     }
 
