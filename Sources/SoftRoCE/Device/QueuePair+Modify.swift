@@ -45,7 +45,11 @@ extension QueuePair {
         switch next {
         case .reset:
             stateValue.store(next.rawValue, ordering: .releasing)
-            sendSide.withLockedValue { side in side = SendSide(capacity: capabilities.maxSendWR); side.path = PathParameters(attributes, type: type, device: device) }
+            sendSide.withLockedValue { side in
+                side = SendSide(capacity: capabilities.maxSendWR)
+                side.path = PathParameters(attributes, type: type, device: device)
+                sendInbox.reset()
+            }
             responderSide.withLockedValue { side in side = ResponderSide(); side.path = PathParameters(attributes, type: type, device: device) }
             _ = receiveRing.withLockedValue { $0.removeAll() }
         case .readyToReceive:

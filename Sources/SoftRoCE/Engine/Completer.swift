@@ -170,6 +170,7 @@ extension QueuePair {
             if side.retransmitDeadline == nil {
                 side.retransmitDeadline = .now + timeout
                 side.progressSinceArmed = false
+                device.engine.watchTimers(of: self)
             } else {
                 side.progressSinceArmed = true
             }
@@ -226,10 +227,17 @@ extension QueuePair {
 
     /// Pops finished WQEs from the head, in order, posting their completions.
     func completeFinished(_ side: inout SendSide) {
+        var removed = 0
         while !side.queue.isEmpty, let status = side.queue[0].status {
             let wqe = side.queue.removeFirst()
-            if status != .success || wqe.signaled { postCompletion(for: wqe, status: status) }
+            removed += 1
+            if status != .success || wqe.signaled {
+                sendInbox.release(removed)
+                removed = 0
+                postCompletion(for: wqe, status: status)
+            }
         }
+        if removed > 0 { sendInbox.release(removed) }
     }
 
     /// Completes finished WQEs (after an unlocked transmit).
@@ -243,9 +251,11 @@ extension QueuePair {
         side.flushPending = false
         side.retransmitDeadline = nil
         side.rnrDeadline = nil
+        sendInbox.drain(into: &side.queue)
         guard !side.queue.isEmpty else { return false }
         while !side.queue.isEmpty {
             let wqe = side.queue.removeFirst()
+            sendInbox.release(1)
             let status = wqe.status ?? .workRequestFlushError
             if status != .success || wqe.signaled { postCompletion(for: wqe, status: status) }
         }

@@ -48,6 +48,7 @@ extension QueuePair {
         let state = self.state
         guard state == .readyToSend else { return .idle }
         if side.rnrDeadline != nil { return .idle }
+        if side.queue.cursor >= side.queue.count { sendInbox.drain(into: &side.queue) }
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
         var wqe = side.queue[offset]
@@ -173,7 +174,9 @@ extension QueuePair {
         }
         if withImmediate && ends { headers.immDt = ImmDt(value: request.immediateData) }
         side.packetsSinceAckRequest += packets
-        if type == .rc && (ends || side.packetsSinceAckRequest >= 64) {
+        if type == .rc && side.needsAcknowledgeRequest(
+            endingMessageAt: ends ? offset : nil, signaled: wqe.signaled, morePosted: sendInbox.hasPosted)
+        {
             headers.bth.acknowledgeRequest = true
             side.packetsSinceAckRequest = 0
         }
