@@ -146,17 +146,17 @@ extension QueuePair {
         // Every WQE, not only those before the cursor: after a rewind the cursor may sit before
         // WQEs the responder already executed.
         for offset in 0..<side.queue.count {
-            var wqe = side.queue[offset]
-            if wqe.status != nil { continue }
-            guard wqe.started, !psn.precedes(wqe.lastPSN) else { break }
-            if wqe.isReadOrAtomic {
+            // Fields are read and set in place: copying a WQE retains its arrays.
+            if side.queue[offset].status != nil { continue }
+            guard side.queue[offset].started, !psn.precedes(side.queue[offset].lastPSN) else { break }
+            if side.queue[offset].isReadOrAtomic {
                 // Acknowledged only up to the READ/ATOMIC whose response went missing.
-                if side.lastAckedPSN.precedes(wqe.firstPSN - 1) { side.lastAckedPSN = wqe.firstPSN - 1 }
-                retry(&side, from: offset, psn: wqe.firstPSN + wqe.packetsReceived)
+                let firstPSN = side.queue[offset].firstPSN
+                if side.lastAckedPSN.precedes(firstPSN - 1) { side.lastAckedPSN = firstPSN - 1 }
+                retry(&side, from: offset, psn: firstPSN + side.queue[offset].packetsReceived)
                 return
             }
-            wqe.status = .success
-            side.queue[offset] = wqe
+            side.queue[offset].status = .success
             progressed = true
         }
         if progressed || side.lastAckedPSN.precedes(psn) { advanceAcknowledged(to: psn, side: &side) }

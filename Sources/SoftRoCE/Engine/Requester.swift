@@ -51,32 +51,34 @@ extension QueuePair {
         if side.queue.cursor >= side.queue.count { sendInbox.drain(into: &side.queue) }
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
-        var wqe = side.queue[offset]
-        if wqe.status != nil {
+        if side.queue[offset].status != nil {
             // Already acknowledged (an ACK covered it after a rewind): nothing to resend.
             side.queue.cursor = offset + 1
             return .progress
         }
-        if !wqe.started {
-            if wqe.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
-            if wqe.request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }
-            if let status = start(&wqe, side: &side) {
-                wqe.status = status
-                side.queue[offset] = wqe
-                fail(&side, at: offset, status: status)
-                return .progress
-            }
+        if !side.queue[offset].started {
+            if side.queue[offset].isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
+            if side.queue[offset].request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }
+        }
+        // Moved out and back (not copied: a copy retains the WQE's arrays) while `side` changes.
+        var wqe = side.queue.take(at: offset)
+        if !wqe.started, let status = start(&wqe, side: &side) {
+            wqe.status = status
+            side.queue.put(wqe, at: offset)
+            fail(&side, at: offset, status: status)
+            return .progress
         }
         let pending = buildRun(&wqe, offset: offset, side: &side)
-        side.queue[offset] = wqe
-        if wqe.fullySent { side.queue.cursor = offset + 1 }
+        let fullySent = wqe.fullySent
+        side.queue.put(wqe, at: offset)
+        if fullySent { side.queue.cursor = offset + 1 }
         if type == .rc {
             if side.retransmitDeadline == nil, let timeout = side.path.timeout {
                 side.retransmitDeadline = .now + timeout
                 side.progressSinceArmed = false
                 device.engine.watchTimers(of: self)
             }
-        } else if wqe.fullySent {
+        } else if fullySent {
             // UD: no acknowledgement; the send completes once handed to the link.
             side.queue[offset].status = .success
         }

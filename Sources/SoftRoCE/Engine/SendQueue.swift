@@ -67,15 +67,32 @@ struct SendQueue {
         count += 1
     }
 
-    /// The WQE at `offset` from the head.
+    /// The WQE at `offset` from the head, accessed in place: reading or changing a field
+    /// copies no WQE (a copy retains its arrays).
     subscript(offset: Int) -> SendWQE {
-        get { slots[(head + offset) % slots.count]! }
-        set { slots[(head + offset) % slots.count] = newValue }
+        _read { yield slots[slot(offset)]! }
+        _modify { yield &slots[slot(offset)]! }
+    }
+
+    /// Moves the WQE at `offset` out of the ring, to be worked on while the ring is changed too;
+    /// ``put(_:at:)`` moves it back. The slot must not be read in between.
+    mutating func take(at offset: Int) -> SendWQE {
+        slots[slot(offset)].take()!
+    }
+
+    /// Moves a WQE taken with ``take(at:)`` back into its slot.
+    mutating func put(_ wqe: consuming SendWQE, at offset: Int) {
+        slots[slot(offset)] = wqe
+    }
+
+    @inline(__always)
+    private func slot(_ offset: Int) -> Int {
+        let index = head + offset
+        return index < slots.count ? index : index - slots.count
     }
 
     mutating func removeFirst() -> SendWQE {
-        let wqe = slots[head]!
-        slots[head] = nil
+        let wqe = slots[head].take()!
         head = (head + 1) % slots.count
         count -= 1
         cursor = max(cursor - 1, 0)
