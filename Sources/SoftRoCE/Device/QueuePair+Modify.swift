@@ -46,7 +46,11 @@ extension QueuePair {
         case .reset:
             stateValue.store(next.rawValue, ordering: .releasing)
             faultHandler.disableAndDrain()
-            sendSide.withLockedValue { side in side = SendSide(capacity: capabilities.maxSendWR); side.path = PathParameters(attributes, type: type, device: device) }
+            sendSide.withLockedValue { side in
+                side = SendSide(capacity: capabilities.maxSendWR)
+                side.path = PathParameters(attributes, type: type, device: device)
+                sendInbox.reset()
+            }
             responderSide.withLockedValue { side in side = ResponderSide(); side.path = PathParameters(attributes, type: type, device: device) }
             _ = receiveRing.withLockedValue { $0.removeAll() }
         case .readyToReceive:

@@ -31,6 +31,8 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
     let attributes = LockedValue(QueuePairAttributes())
     let modifyLock = AdaptiveLock()
     let sendSide: LockedValue<SendSide>
+    /// Posted send WQEs on their way to `sendSide`'s queue, and the send queue's depth.
+    let sendInbox: SendInbox
     let responderSide: LockedValue<ResponderSide>
     let receiveRing: LockedValue<ReceiveRing>
     private let scheduled = Atomic<Bool>(false)
@@ -55,6 +57,7 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
         self.capabilities = capabilities
         self.signalsAll = signalsAll
         self.sendSide = LockedValue(SendSide(capacity: capabilities.maxSendWR))
+        self.sendInbox = SendInbox(capacity: capabilities.maxSendWR)
         self.responderSide = LockedValue(ResponderSide())
         self.receiveRing = LockedValue(ReceiveRing(capacity: capabilities.maxReceiveWR))
     }
@@ -100,11 +103,8 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
             }
             wqe.inlineData = data
         }
-        try sendSide.withLockedValue { side in
-            guard !side.queue.isFull else { throw VerbsError(.sendQueueFull, "send queue full (\(capabilities.maxSendWR) WRs)") }
-            wqe.serial = side.nextSerial
-            side.nextSerial &+= 1
-            side.queue.append(wqe)
+        guard sendInbox.post(wqe) else {
+            throw VerbsError(.sendQueueFull, "send queue full (\(capabilities.maxSendWR) WRs)")
         }
         device.engine.schedule(self)
     }

@@ -160,17 +160,17 @@ extension QueuePair {
         // Every WQE, not only those before the cursor: after a rewind the cursor may sit before
         // WQEs the responder already executed.
         for offset in 0..<side.queue.count {
-            var wqe = side.queue[offset]
-            if wqe.status != nil { continue }
-            guard wqe.started, !psn.precedes(wqe.lastPSN) else { break }
-            if wqe.isReadOrAtomic {
+            // Fields are read and set in place: copying a WQE retains its arrays.
+            if side.queue[offset].status != nil { continue }
+            guard side.queue[offset].started, !psn.precedes(side.queue[offset].lastPSN) else { break }
+            if side.queue[offset].isReadOrAtomic {
                 // Acknowledged only up to the READ/ATOMIC whose response went missing.
-                if side.lastAckedPSN.precedes(wqe.firstPSN - 1) { side.lastAckedPSN = wqe.firstPSN - 1 }
-                retry(&side, from: offset, psn: wqe.firstPSN + wqe.packetsReceived)
+                let firstPSN = side.queue[offset].firstPSN
+                if side.lastAckedPSN.precedes(firstPSN - 1) { side.lastAckedPSN = firstPSN - 1 }
+                retry(&side, from: offset, psn: firstPSN + side.queue[offset].packetsReceived)
                 return
             }
-            wqe.status = .success
-            side.queue[offset] = wqe
+            side.queue[offset].status = .success
             progressed = true
         }
         if progressed || side.lastAckedPSN.precedes(psn) { advanceAcknowledged(to: psn, side: &side) }
@@ -184,6 +184,7 @@ extension QueuePair {
             if side.retransmitDeadline == nil {
                 side.retransmitDeadline = .now + timeout
                 side.progressSinceArmed = false
+                device.engine.watchTimers(of: self)
             } else {
                 side.progressSinceArmed = true
             }
@@ -241,10 +242,17 @@ extension QueuePair {
 
     /// Pops finished WQEs from the head, in order, posting their completions.
     func completeFinished(_ side: inout SendSide) {
+        var removed = 0
         while !side.queue.isEmpty, let status = side.queue[0].status {
             let wqe = side.queue.removeFirst()
-            if status != .success || wqe.signaled { postCompletion(for: wqe, status: status) }
+            removed += 1
+            if status != .success || wqe.signaled {
+                sendInbox.release(removed)
+                removed = 0
+                postCompletion(for: wqe, status: status)
+            }
         }
+        if removed > 0 { sendInbox.release(removed) }
     }
 
     /// Completes finished WQEs (after an unlocked transmit).
@@ -260,9 +268,11 @@ extension QueuePair {
         side.rnrDeadline = nil
         side.rnrPSN = nil
         side.stalledSerial = nil
+        sendInbox.drain(into: &side.queue)
         guard !side.queue.isEmpty else { return false }
         while !side.queue.isEmpty {
             let wqe = side.queue.removeFirst()
+            sendInbox.release(1)
             let status = wqe.status ?? .workRequestFlushError
             if status != .success || wqe.signaled { postCompletion(for: wqe, status: status) }
         }

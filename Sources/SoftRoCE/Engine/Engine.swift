@@ -18,7 +18,12 @@ final class Engine: Sendable {
         var running = true
     }
     private let state = LockedValue(State())
+    /// Bumped after every change to `state`'s ready list or running flag: the thread takes the
+    /// lock only when it moved, so an idle or busy loop does not contend with posters.
     private let doorbells = Atomic<Int>(0)
+    /// Bumped whenever a QP arms a timer: the thread rescans the timers when it moved, otherwise
+    /// only once the earliest deadline it knows of has passed.
+    private let timerChanges = Atomic<Int>(0)
     private let sleeping = Atomic<Bool>(false)
     private let wakeup = ConditionLock(value: 0)
     private let stopped = ConditionLock(value: 0)
@@ -37,28 +42,23 @@ final class Engine: Sendable {
     func schedule(_ qp: QueuePair) {
         guard qp.markScheduled() else { return }
         state.withLockedValue { $0.ready.append(qp) }
-        doorbells.wrappingAdd(1, ordering: .releasing)
-        if sleeping.load(ordering: .acquiring) {
-            wakeup.lock()
-            wakeup.unlock(withValue: 1)
-        }
+        ring()
     }
 
-    /// Tracks `qp` for timer expiry (retransmission or RNR back-off).
+    /// Tracks `qp` for timer expiry (retransmission or RNR back-off). Call it whenever one of the
+    /// QP's deadlines is armed or moved earlier: the engine rescans its timers.
     func watchTimers(of qp: QueuePair) {
-        guard !qp.timerWatched.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        state.withLockedValue { $0.timed[ObjectIdentifier(qp)] = qp }
-        if sleeping.load(ordering: .acquiring) {
-            wakeup.lock()
-            wakeup.unlock(withValue: 1)
+        if !qp.timerWatched.exchange(true, ordering: .acquiringAndReleasing) {
+            state.withLockedValue { $0.timed[ObjectIdentifier(qp)] = qp }
         }
+        timerChanges.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        wakeIfSleeping()
     }
 
     /// Stops the thread after its current pass and waits for it to exit.
     func stop() {
         state.withLockedValue { $0.running = false }
-        wakeup.lock()
-        wakeup.unlock(withValue: 1)
+        ring()
         stopped.lock(whenValue: 1)
         stopped.unlock()
     }
@@ -72,69 +72,97 @@ final class Engine: Sendable {
         return Int(faults.minor + faults.major) - Int(faultsAtStart.load(ordering: .relaxed))
     }
 
+    /// Announces a change of `state` to the thread.
+    private func ring() {
+        doorbells.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        wakeIfSleeping()
+    }
+
+    private func wakeIfSleeping() {
+        if sleeping.load(ordering: .sequentiallyConsistent) {
+            wakeup.lock()
+            wakeup.unlock(withValue: 1)
+        }
+    }
+
     private func run() {
         let start = Host.threadPageFaults()
         faultsAtStart.store(start.minor + start.major, ordering: .relaxed)
         threadID.store(Host.currentThreadID(), ordering: .releasing)
         var lastWork = ContinuousClock.now
         var ready: [QueuePair] = []
-        var spare: [QueuePair] = []
         ready.reserveCapacity(64)
-        spare.reserveCapacity(64)
+        var timers = TimerScan()
+        var seenDoorbell = 0
         while true {
-            swap(&ready, &spare)
-            let (timed, running) = state.withLockedValue { state -> ([QueuePair], Bool) in
-                swap(&ready, &state.ready)
-                return (state.timed.isEmpty ? [] : Array(state.timed.values), state.running)
-            }
-            if !running { break }
-            var didWork = !ready.isEmpty
-            for qp in ready {
-                qp.clearScheduled()
-                if qp.runRequester() { schedule(qp) }
-            }
-            ready.removeAll(keepingCapacity: true)
-            var nextDeadline: ContinuousClock.Instant? = nil
-            if !timed.isEmpty {
-                let now = ContinuousClock.now
-                for qp in timed {
-                    switch qp.serviceTimers(now: now) {
-                    case .idle:
-                        state.withLockedValue { _ = $0.timed.removeValue(forKey: ObjectIdentifier(qp)) }
-                        qp.timerWatched.store(false, ordering: .releasing)
-                        // A timer armed between serviceTimers and the removal must not be lost.
-                        if case .idle = qp.serviceTimers(now: ContinuousClock.now) {} else {
-                            watchTimers(of: qp)
-                            schedule(qp)
-                        }
-                    case .fired:
-                        didWork = true
-                        schedule(qp)
-                    case .pending(let deadline):
-                        nextDeadline = min(nextDeadline ?? deadline, deadline)
-                    }
+            var didWork = false
+            let doorbell = doorbells.load(ordering: .acquiring)
+            if doorbell != seenDoorbell {
+                seenDoorbell = doorbell
+                let running = state.withLockedValue { state -> Bool in
+                    swap(&ready, &state.ready)
+                    return state.running
                 }
+                if !running { break }
+                didWork = !ready.isEmpty
+                for qp in ready {
+                    qp.clearScheduled()
+                    if qp.runRequester() { schedule(qp) }
+                }
+                ready.removeAll(keepingCapacity: true)
+            }
+            let now = ContinuousClock.now
+            if timers.isDue(now: now, changes: timerChanges.load(ordering: .acquiring)) {
+                if serviceTimers(&timers, now: now) { didWork = true }
             }
             if didWork {
+                lastWork = now
+            } else if now - lastWork >= spinDuration {
+                sleepUntilWork(or: timers.nextDeadline, seenDoorbell: seenDoorbell, seenTimerChange: timers.seenChange)
                 lastWork = ContinuousClock.now
-                continue
-            }
-            if ContinuousClock.now - lastWork < spinDuration {
+            } else {
                 // Polling with nothing to do: let a runnable fault worker or application thread
                 // have the core first (two cores, and the fault worker is what we may wait for).
                 sched_yield()
-                continue
             }
-            sleepUntilWork(or: nextDeadline)
-            lastWork = ContinuousClock.now
         }
         stopped.lock()
         stopped.unlock(withValue: 1)
     }
 
-    private func sleepUntilWork(or deadline: ContinuousClock.Instant?) {
+    /// Expires the watched QPs' timers and records the earliest deadline still pending. Returns
+    /// whether a timer fired.
+    private func serviceTimers(_ timers: inout TimerScan, now: ContinuousClock.Instant) -> Bool {
+        timers.seenChange = timerChanges.load(ordering: .acquiring)
+        timers.nextDeadline = nil
+        let timed = state.withLockedValue { Array($0.timed.values) }
+        var fired = false
+        for qp in timed {
+            switch qp.serviceTimers(now: now) {
+            case .idle:
+                state.withLockedValue { _ = $0.timed.removeValue(forKey: ObjectIdentifier(qp)) }
+                qp.timerWatched.store(false, ordering: .releasing)
+                // A timer armed between serviceTimers and the removal must not be lost.
+                if case .idle = qp.serviceTimers(now: ContinuousClock.now) {} else {
+                    watchTimers(of: qp)
+                    schedule(qp)
+                }
+            case .fired:
+                // It may have re-armed a deadline: look again on the next pass.
+                fired = true
+                timers.seenChange = -1
+                schedule(qp)
+            case .pending(let deadline):
+                timers.nextDeadline = min(timers.nextDeadline ?? deadline, deadline)
+            }
+        }
+        return fired
+    }
+
+    private func sleepUntilWork(or deadline: ContinuousClock.Instant?, seenDoorbell: Int, seenTimerChange: Int) {
         sleeping.store(true, ordering: .sequentiallyConsistent)
-        let pending = state.withLockedValue { !$0.ready.isEmpty || !$0.running }
+        let pending = doorbells.load(ordering: .sequentiallyConsistent) != seenDoorbell
+            || timerChanges.load(ordering: .sequentiallyConsistent) != seenTimerChange
         if !pending {
             var seconds = 0.01
             if let deadline {
@@ -146,6 +174,20 @@ final class Engine: Sendable {
             }
         }
         sleeping.store(false, ordering: .sequentiallyConsistent)
+    }
+}
+
+/// The engine thread's view of the timers: the earliest deadline found by the last scan and the
+/// timer-change count it saw; a new scan is due when either is overtaken.
+private struct TimerScan {
+    var nextDeadline: ContinuousClock.Instant?
+    /// `Engine.timerChanges` at the last scan (-1: never scanned).
+    var seenChange = -1
+
+    func isDue(now: ContinuousClock.Instant, changes: Int) -> Bool {
+        if changes != seenChange { return true }
+        if let nextDeadline { return now >= nextDeadline }
+        return false
     }
 }
 

@@ -40,8 +40,6 @@ struct SendSide: Sendable {
     /// The PSN an RNR NAK named while its back-off runs: an acknowledgement of the PSN before it
     /// (the responder's "fault resolved" hint) ends the back-off early.
     var rnrPSN: PacketSequenceNumber?
-    /// The serial the next posted WQE gets.
-    var nextSerial: UInt64 = 1
 
     init(capacity: Int) { queue = SendQueue(capacity: capacity) }
 
@@ -53,6 +51,22 @@ struct SendSide: Sendable {
             if wqe.isReadOrAtomic && wqe.started && wqe.status == nil { count += 1 }
         }
         return count
+    }
+
+    /// Packets a requester sends at most between two acknowledgement requests.
+    static let acknowledgeInterval = 64
+
+    /// Whether the run about to go out (its packets already counted in `packetsSinceAckRequest`)
+    /// asks the responder for an ACK: coalesced as rxe and hardware do, so one ACK completes a
+    /// batch of WQEs. A run asks when ``acknowledgeInterval`` packets went out without one, or
+    /// when it ends a message (the WQE at `endingMessageAt`) that is signaled (its completion
+    /// should not wait) or the last one queued: the last message before the queue idles always
+    /// asks, so everything sent is acknowledged or retransmitted. `morePosted` tells whether
+    /// WQEs wait in the inbox, not yet moved into ``queue``.
+    func needsAcknowledgeRequest(endingMessageAt offset: Int?, signaled: Bool, morePosted: @autoclosure () -> Bool) -> Bool {
+        if packetsSinceAckRequest >= Self.acknowledgeInterval { return true }
+        guard let offset else { return false }
+        return signaled || (offset + 1 >= queue.count && !morePosted())
     }
 
     /// Whether any sent packet is still unacknowledged.

@@ -51,40 +51,47 @@ extension QueuePair {
         let state = self.state
         guard state == .readyToSend else { return .idle }
         if side.rnrDeadline != nil || side.stalledSerial != nil { return .idle }
+        if side.queue.cursor >= side.queue.count { sendInbox.drain(into: &side.queue) }
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
-        var wqe = side.queue[offset]
-        if wqe.status != nil {
+        if side.queue[offset].status != nil {
             // Already acknowledged (an ACK covered it after a rewind): nothing to resend.
             side.queue.cursor = offset + 1
             return .progress
         }
+        if !side.queue[offset].started {
+            if side.queue[offset].isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
+            if side.queue[offset].request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }
+        }
+        // Moved out and back (not copied: a copy retains the WQE's arrays) while `side` changes.
+        var wqe = side.queue.take(at: offset)
         if !wqe.started {
-            if wqe.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
-            if wqe.request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }
             switch start(&wqe, side: &side) {
             case .started:
                 break
             case .failed(let status):
                 wqe.status = status
-                side.queue[offset] = wqe
+                side.queue.put(wqe, at: offset)
                 fail(&side, at: offset, status: status)
                 return .progress
             case .pageFault(let region, let fault):
-                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: wqe.serial, side: &side)
+                let serial = wqe.serial
+                side.queue.put(wqe, at: offset)
+                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: serial, side: &side)
                 return .idle
             }
         }
         let pending = buildRun(&wqe, offset: offset, side: &side)
-        side.queue[offset] = wqe
-        if wqe.fullySent { side.queue.cursor = offset + 1 }
+        let fullySent = wqe.fullySent
+        side.queue.put(wqe, at: offset)
+        if fullySent { side.queue.cursor = offset + 1 }
         if type == .rc {
             if side.retransmitDeadline == nil, let timeout = side.path.timeout {
                 side.retransmitDeadline = .now + timeout
                 side.progressSinceArmed = false
                 device.engine.watchTimers(of: self)
             }
-        } else if wqe.fullySent {
+        } else if fullySent {
             // UD: no acknowledgement; the send completes once handed to the link.
             side.queue[offset].status = .success
         }
@@ -199,7 +206,9 @@ extension QueuePair {
         }
         if withImmediate && ends { headers.immDt = ImmDt(value: request.immediateData) }
         side.packetsSinceAckRequest += packets
-        if type == .rc && (ends || side.packetsSinceAckRequest >= 64) {
+        if type == .rc && side.needsAcknowledgeRequest(
+            endingMessageAt: ends ? offset : nil, signaled: wqe.signaled, morePosted: sendInbox.hasPosted)
+        {
             headers.bth.acknowledgeRequest = true
             side.packetsSinceAckRequest = 0
         }

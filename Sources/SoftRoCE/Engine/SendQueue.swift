@@ -56,6 +56,8 @@ struct SendQueue {
     private(set) var count = 0
     /// Offset from `head` of the WQE the requester works on next.
     var cursor = 0
+    /// The serial the next appended WQE gets.
+    private var nextSerial: UInt64 = 1
 
     init(capacity: Int) { slots = Array(repeating: nil, count: max(capacity, 1)) }
 
@@ -63,8 +65,12 @@ struct SendQueue {
     var isFull: Bool { count == slots.count }
     var isEmpty: Bool { count == 0 }
 
+    /// Appends `wqe`, giving it the next serial.
     mutating func append(_ wqe: SendWQE) {
         precondition(!isFull, "send queue overflow must be checked by the caller")
+        var wqe = wqe
+        wqe.serial = nextSerial
+        nextSerial &+= 1
         slots[(head + count) % slots.count] = wqe
         count += 1
     }
@@ -75,15 +81,32 @@ struct SendQueue {
         return nil
     }
 
-    /// The WQE at `offset` from the head.
+    /// The WQE at `offset` from the head, accessed in place: reading or changing a field
+    /// copies no WQE (a copy retains its arrays).
     subscript(offset: Int) -> SendWQE {
-        get { slots[(head + offset) % slots.count]! }
-        set { slots[(head + offset) % slots.count] = newValue }
+        _read { yield slots[slot(offset)]! }
+        _modify { yield &slots[slot(offset)]! }
+    }
+
+    /// Moves the WQE at `offset` out of the ring, to be worked on while the ring is changed too;
+    /// ``put(_:at:)`` moves it back. The slot must not be read in between.
+    mutating func take(at offset: Int) -> SendWQE {
+        slots[slot(offset)].take()!
+    }
+
+    /// Moves a WQE taken with ``take(at:)`` back into its slot.
+    mutating func put(_ wqe: consuming SendWQE, at offset: Int) {
+        slots[slot(offset)] = wqe
+    }
+
+    @inline(__always)
+    private func slot(_ offset: Int) -> Int {
+        let index = head + offset
+        return index < slots.count ? index : index - slots.count
     }
 
     mutating func removeFirst() -> SendWQE {
-        let wqe = slots[head]!
-        slots[head] = nil
+        let wqe = slots[head].take()!
         head = (head + 1) % slots.count
         count -= 1
         cursor = max(cursor - 1, 0)

@@ -15,7 +15,29 @@ public final class InProcessFabric: PacketLink, Sendable {
 
     private struct State {
         var devices: [GID: Device] = [:]
+        /// The devices at GIDs this fabric assigned, by host number: what `transmit` looks up
+        /// (an array index instead of hashing a 16-byte GID per run).
+        var hosts: [Device?] = [nil]
         var nextHost: UInt32 = 1
+
+        /// The host number of `gid` if it is one of this fabric's addresses.
+        func host(of gid: GID, subnet: UInt32) -> Int? {
+            guard gid.high == 0, gid.low >> 32 == 0xFFFF, UInt32(truncatingIfNeeded: gid.low) & 0xFFFF_0000 == subnet else { return nil }
+            let host = Int(UInt32(truncatingIfNeeded: gid.low) & 0xFFFF)
+            return host > 0 ? host : nil
+        }
+
+        func device(at gid: GID, subnet: UInt32) -> Device? {
+            if let host = host(of: gid, subnet: subnet) { return host < hosts.count ? hosts[host] : nil }
+            return devices[gid]
+        }
+
+        mutating func set(_ device: Device?, at gid: GID, subnet: UInt32) {
+            devices[gid] = device
+            guard let host = host(of: gid, subnet: subnet) else { return }
+            while hosts.count <= host { hosts.append(nil) }
+            hosts[host] = device
+        }
     }
     private let state = LockedValue(State())
     private let loss = Atomic<UInt64>(0)
@@ -49,12 +71,12 @@ public final class InProcessFabric: PacketLink, Sendable {
     }
 
     public func attach(_ device: Device, at gid: GID) {
-        state.withLockedValue { $0.devices[gid] = device }
+        state.withLockedValue { $0.set(device, at: gid, subnet: subnet) }
     }
 
     public func detach(_ device: Device) {
         state.withLockedValue { state in
-            for (gid, attached) in state.devices where attached === device { state.devices[gid] = nil }
+            for (gid, attached) in state.devices where attached === device { state.set(nil, at: gid, subnet: subnet) }
         }
     }
 
@@ -64,7 +86,7 @@ public final class InProcessFabric: PacketLink, Sendable {
             dropped.add(1, ordering: .relaxed)
             return
         }
-        guard let device = state.withLockedValue({ $0.devices[destination] }) else { return }
+        guard let device = state.withLockedValue({ $0.device(at: destination, subnet: subnet) }) else { return }
         device.receive(run, payload: payload, from: source)
     }
 

@@ -1,5 +1,6 @@
 import SoftRoCEMemory
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// A completion queue: a bounded, thread-safe FIFO of ``WorkCompletion``s that the device engine fills and
 /// the application polls or awaits. Corresponds to `ibv_cq`.
@@ -22,6 +23,10 @@ public final class CompletionQueue: Sendable {
     public let capacity: Int
 
     private let state: LockedValue<State>
+    /// The number of queued completions as of the last change, published for lock-free polling:
+    /// a poll that finds it 0 returns at once instead of taking the lock the producer needs.
+    /// Read without the lock it is only a hint; every decision is taken under the lock.
+    private let queued = Atomic<Int>(0)
 
     /// The default largest `cqe` accepted when the device gives no limit: 2²⁰ − 1.
     public static let defaultMaximumCapacity = (1 << 20) - 1
@@ -71,7 +76,11 @@ public final class CompletionQueue: Sendable {
     ///   ``overflowCount`` unless the queue was closed.
     @discardableResult
     package func push(_ completion: WorkCompletion, solicited: Bool = false) -> Bool {
-        let wake = state.withLockedValue { state in state.push(completion, solicited: solicited) }
+        let wake = state.withLockedValue { state in
+            let outcome = state.push(completion, solicited: solicited)
+            queued.store(state.count, ordering: .releasing)
+            return outcome
+        }
         wake.resume()
         return wake.accepted
     }
@@ -116,7 +125,12 @@ public final class CompletionQueue: Sendable {
     /// Removes and returns the oldest completion, or `nil` if none is waiting. Corresponds to
     /// `ibv_poll_cq` with one entry.
     public func poll() -> WorkCompletion? {
-        state.withLockedValue { $0.pop() }
+        guard queued.load(ordering: .acquiring) > 0 else { return nil }
+        return state.withLockedValue { state in
+            let completion = state.pop()
+            queued.store(state.count, ordering: .releasing)
+            return completion
+        }
     }
 
     /// Removes and returns up to `maxEntries` completions, oldest first. Allocates the result array; hot
@@ -139,7 +153,7 @@ public final class CompletionQueue: Sendable {
     @discardableResult
     public func poll(into buffer: inout [WorkCompletion], maxEntries: Int) -> Int {
         buffer.removeAll(keepingCapacity: true)
-        guard maxEntries > 0 else { return 0 }
+        guard maxEntries > 0, queued.load(ordering: .acquiring) > 0 else { return 0 }
         return state.withLockedValue { state in
             let taken = min(maxEntries, state.count)
             for _ in 0..<taken {
@@ -147,6 +161,7 @@ public final class CompletionQueue: Sendable {
                 state.head = (state.head + 1) & state.slotMask
             }
             state.count -= taken
+            queued.store(state.count, ordering: .releasing)
             return taken
         }
     }
@@ -208,7 +223,10 @@ public final class CompletionQueue: Sendable {
     func nextCompletion(isolation: isolated (any Actor)? = #isolation) async -> WorkCompletion? {
         while true {
             let step = state.withLockedValue { state -> CompletionStep in
-                if let completion = state.pop() { return .completion(completion) }
+                if let completion = state.pop() {
+                    queued.store(state.count, ordering: .releasing)
+                    return .completion(completion)
+                }
                 if state.closed || state.overflowed || Task.isCancelled { return .finished }
                 return .wait(state.makeWaiterID())
             }
