@@ -103,3 +103,5 @@ int c_softroce_mutex_init_adaptive(void *mutex) {
 }
 
 uint8_t c_softroce_load_acquire_u8(const uint8_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }
+int64_t c_softroce_load_acquire_i64(const int64_t *address) { return __atomic_load_n(address, __ATOMIC_ACQUIRE); }
+void c_softroce_store_release_i64(int64_t *address, int64_t value) { __atomic_store_n(address, value, __ATOMIC_RELEASE); }

@@ -45,6 +45,11 @@ int c_softroce_mutex_init_adaptive(void *mutex);
 /// reorder with what follows (a thread polling memory the device writes).
 uint8_t c_softroce_load_acquire_u8(const uint8_t *address);
 
+/// Acquire load / release store of a 64-bit integer (a counter published by one thread and
+/// polled by another, kept on its own cache line by the caller).
+int64_t c_softroce_load_acquire_i64(const int64_t *address);
+void c_softroce_store_release_i64(int64_t *address, int64_t value);
+
 /// The size of a page of the host in bytes (sysconf(_SC_PAGESIZE)).
 size_t c_softroce_host_page_size(void);
 

@@ -26,7 +26,7 @@ public final class CompletionQueue: Sendable {
     /// The number of queued completions as of the last change, published for lock-free polling:
     /// a poll that finds it 0 returns at once instead of taking the lock the producer needs.
     /// Read without the lock it is only a hint; every decision is taken under the lock.
-    private let queued = Atomic<Int>(0)
+    private let queued = PolledCounter()
 
     /// The default largest `cqe` accepted when the device gives no limit: 2²⁰ − 1.
     public static let defaultMaximumCapacity = (1 << 20) - 1
@@ -78,7 +78,7 @@ public final class CompletionQueue: Sendable {
     package func push(_ completion: WorkCompletion, solicited: Bool = false) -> Bool {
         let wake = state.withLockedValue { state in
             let outcome = state.push(completion, solicited: solicited)
-            queued.store(state.count, ordering: .releasing)
+            queued.store(state.count)
             return outcome
         }
         wake.resume()
@@ -125,10 +125,10 @@ public final class CompletionQueue: Sendable {
     /// Removes and returns the oldest completion, or `nil` if none is waiting. Corresponds to
     /// `ibv_poll_cq` with one entry.
     public func poll() -> WorkCompletion? {
-        guard queued.load(ordering: .acquiring) > 0 else { return nil }
+        guard queued.load() > 0 else { return nil }
         return state.withLockedValue { state in
             let completion = state.pop()
-            queued.store(state.count, ordering: .releasing)
+            queued.store(state.count)
             return completion
         }
     }
@@ -153,7 +153,7 @@ public final class CompletionQueue: Sendable {
     @discardableResult
     public func poll(into buffer: inout [WorkCompletion], maxEntries: Int) -> Int {
         buffer.removeAll(keepingCapacity: true)
-        guard maxEntries > 0, queued.load(ordering: .acquiring) > 0 else { return 0 }
+        guard maxEntries > 0, queued.load() > 0 else { return 0 }
         return state.withLockedValue { state in
             let taken = min(maxEntries, state.count)
             for _ in 0..<taken {
@@ -161,7 +161,7 @@ public final class CompletionQueue: Sendable {
                 state.head = (state.head + 1) & state.slotMask
             }
             state.count -= taken
-            queued.store(state.count, ordering: .releasing)
+            queued.store(state.count)
             return taken
         }
     }
@@ -224,7 +224,7 @@ public final class CompletionQueue: Sendable {
         while true {
             let step = state.withLockedValue { state -> CompletionStep in
                 if let completion = state.pop() {
-                    queued.store(state.count, ordering: .releasing)
+                    queued.store(state.count)
                     return .completion(completion)
                 }
                 if state.closed || state.overflowed || Task.isCancelled { return .finished }
