@@ -370,6 +370,5 @@ public struct OnDemandStatistics: Hashable, Sendable {
 
 @inline(__always)
 func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
-    let elapsed = ContinuousClock.now - start
-    return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+    (ContinuousClock.now - start).wholeNanoseconds
 }

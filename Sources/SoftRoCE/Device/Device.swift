@@ -83,8 +83,7 @@ public final class Device: Sendable, CustomStringConvertible {
     public var injectedFaultDelay: Duration {
         get { .nanoseconds(faultWorkqueue.injectedDelayNanoseconds.load(ordering: .relaxed)) }
         set {
-            let nanoseconds = newValue.components.seconds * 1_000_000_000 + newValue.components.attoseconds / 1_000_000_000
-            faultWorkqueue.injectedDelayNanoseconds.store(max(0, nanoseconds), ordering: .relaxed)
+            faultWorkqueue.injectedDelayNanoseconds.store(max(0, newValue.wholeNanoseconds), ordering: .relaxed)
         }
     }
 

@@ -35,8 +35,7 @@ final class DeviceStatistics: Sendable {
         } else {
             failedFaults.add(1, ordering: .relaxed)
         }
-        let nanoseconds = max(0, latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000)
-        faultLatency.withLockedValue { _ = $0.record(UInt64(nanoseconds)) }
+        faultLatency.withLockedValue { _ = $0.record(UInt64(max(0, latency.wholeNanoseconds))) }
     }
 }
 

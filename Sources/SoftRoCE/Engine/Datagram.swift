@@ -43,9 +43,7 @@ extension QueuePair {
             // first in line; the fault is resolved for the next one.
             returnReceive(receive)
             device.statistics.droppedPackets.add(1, ordering: .relaxed)
-            if case .claimed = faultHandler.claim(.responderWrite) {
-                device.faultWorkqueue.submit(.pageFault(self, PageFaultRequest(context: .responderWrite, region: region, fault: fault)))
-            }
+            queueResponderFault(PageFaultRequest(context: .responderWrite, region: region, fault: fault))
             return
         }
         complete(receive, status: .success, byteLength: Self.grhLength + length, run: run, sourceQP: deth.sourceQueuePair, hasGRH: true)

@@ -76,14 +76,20 @@ extension QueuePair {
         _ context: PageFaultContext, region: MemoryRegion, fault: PageFault, psn: PacketSequenceNumber,
         failure: AETH.NAKCode, side: ResponderSide, to source: GID
     ) {
-        if case .claimed = faultHandler.claim(context) {
-            var request = PageFaultRequest(context: context, region: region, fault: fault)
-            request.psn = psn
-            request.peer = source
-            request.failure = failure
+        var request = PageFaultRequest(context: context, region: region, fault: fault)
+        request.psn = psn
+        request.peer = source
+        request.failure = failure
+        queueResponderFault(request)
+        receiverNotReady(psn: psn, side: side, to: source)
+    }
+
+    /// Queues a responder fault unless its context already holds one (or faults are disabled):
+    /// whoever then retries the access finds it resolved or faults again.
+    func queueResponderFault(_ request: PageFaultRequest) {
+        if case .claimed = faultHandler.claim(request.context) {
             device.faultWorkqueue.submit(.pageFault(self, request))
         }
-        receiverNotReady(psn: psn, side: side, to: source)
     }
 
     // MARK: Resolution

@@ -47,24 +47,29 @@ struct DataPathKernelFaultTests {
         return problems
     }
 
-    @Test("≥ 100 cold WRITE + READ rounds: pageFaults grow, dataPathKernelFaults do not", arguments: [false, true])
-    func coldRounds(twoDevices: Bool) throws {
-        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (true, true))
-        defer { shutDown(client, server) }
-        // Warm-up: thread start-up, heap growth and first-use allocations happen here.
+    /// Warms the pair up (thread start-up, heap growth and first-use allocations happen here; cold
+    /// rounds only when `cold`), then runs ``iterations`` rounds and returns both devices' counter
+    /// changes over them. Every round's problems are expected to be none.
+    static func measuredRounds(client: Endpoint, server: Endpoint, cold: Bool) throws -> (client: CounterDelta, server: CounterDelta) {
         for index in 0..<16 {
-            let problems = try Self.round(index, client: client, server: server, cold: index % 2 == 0)
+            let problems = try round(index, client: client, server: server, cold: cold && index % 2 == 0)
             #expect(problems.isEmpty, "warm-up: \(problems)")
         }
         let clientBefore = client.device.counters
         let serverBefore = server.device.counters
         var problems: [String] = []
-        for index in 0..<Self.iterations {
-            problems += try Self.round(index, client: client, server: server, cold: true)
+        for index in 0..<iterations {
+            problems += try round(index, client: client, server: server, cold: cold)
         }
         #expect(problems.isEmpty, "\(problems.prefix(5))")
-        let clientDelta = CounterDelta(from: clientBefore, to: client.device.counters)
-        let serverDelta = CounterDelta(from: serverBefore, to: server.device.counters)
+        return (CounterDelta(from: clientBefore, to: client.device.counters), CounterDelta(from: serverBefore, to: server.device.counters))
+    }
+
+    @Test("≥ 100 cold WRITE + READ rounds: pageFaults grow, dataPathKernelFaults do not", arguments: [false, true])
+    func coldRounds(twoDevices: Bool) throws {
+        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (true, true))
+        defer { shutDown(client, server) }
+        let (clientDelta, serverDelta) = try Self.measuredRounds(client: client, server: server, cold: true)
         if !underSanitizer {
             #expect(clientDelta.dataPathKernelFaults == 0, "client engine thread took kernel faults: \(clientDelta)")
             #expect(serverDelta.dataPathKernelFaults == 0, "server engine thread took kernel faults: \(serverDelta)")
@@ -84,19 +89,7 @@ struct DataPathKernelFaultTests {
     func pinnedRounds(twoDevices: Bool) throws {
         let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (false, false))
         defer { shutDown(client, server) }
-        for index in 0..<16 {
-            let problems = try Self.round(index, client: client, server: server, cold: false)
-            #expect(problems.isEmpty, "warm-up: \(problems)")
-        }
-        let clientBefore = client.device.counters
-        let serverBefore = server.device.counters
-        var problems: [String] = []
-        for index in 0..<Self.iterations {
-            problems += try Self.round(index, client: client, server: server, cold: false)
-        }
-        #expect(problems.isEmpty, "\(problems.prefix(5))")
-        let clientDelta = CounterDelta(from: clientBefore, to: client.device.counters)
-        let serverDelta = CounterDelta(from: serverBefore, to: server.device.counters)
+        let (clientDelta, serverDelta) = try Self.measuredRounds(client: client, server: server, cold: false)
         if !underSanitizer {
             #expect(clientDelta.dataPathKernelFaults == 0, "client: \(clientDelta)")
             #expect(serverDelta.dataPathKernelFaults == 0, "server: \(serverDelta)")
