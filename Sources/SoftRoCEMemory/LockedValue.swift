@@ -47,8 +47,11 @@ public final class LockedValue<Value>: @unchecked Sendable {
         return try body()
     }
 
-    @usableFromInline func lock() { pthread_mutex_lock(mutex) }
-    @usableFromInline func unlock() { pthread_mutex_unlock(mutex) }
+    /// Takes the lock; pair with ``unlock()`` (for a critical section that moves a noncopyable
+    /// or consumed value, which a closure cannot capture).
+    @usableFromInline package func lock() { pthread_mutex_lock(mutex) }
+    /// Releases the lock taken with ``lock()``.
+    @usableFromInline package func unlock() { pthread_mutex_unlock(mutex) }
 }
 
 /// An adaptive pthread mutex with no value: ``LockedValue`` of `Void`.

@@ -86,24 +86,24 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
 
     // MARK: Device access
 
-    /// Runs `body` on `range` if every page in it already has `access`; reports the first page
-    /// that lacks it otherwise. Never makes a system call and never blocks: this is the check
-    /// the device performs before every access.
+    /// Runs `body` on `range` and returns nil if every page in it already has `access`; returns
+    /// the fault of the first page that lacks it otherwise. Never makes a system call and never
+    /// blocks: this is the check the device performs before every access.
     ///
     /// While `body` runs, an ``invalidate(_:)`` of these pages waits for it to return.
-    /// - Throws: ``MemoryError`` `.outsideRegion` / `.accessNotRegistered`, or what `body` throws.
-    @inline(__always)
-    public func access<R>(
-        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
-    ) throws -> UmemAccess<R> {
+    /// - Throws: ``MemoryError`` `.outsideRegion`, `.accessNotRegistered`, `.released`.
+    public func accessIfMapped(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) -> Void
+    ) throws(MemoryError) -> PageFault? {
         try validate(range, access)
         let token = gate.enter()
         defer { gate.exit(token) }
         if isReleasedFlag.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
         if !range.isEmpty, let missing = table.firstPageLacking(pages(of: range), bits: access.entryBits) {
-            return .pageFault(PageFault(address: address(ofPage: missing), access: access, range: range))
+            return PageFault(address: address(ofPage: missing), access: access, range: range)
         }
-        return .completed(try body(MappedBytes(base: pointer(range.lowerBound), count: range.count)))
+        body(MappedBytes(base: pointer(range.lowerBound), count: range.count))
+        return nil
     }
 
     public func withBytes<R>(

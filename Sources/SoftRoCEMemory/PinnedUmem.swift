@@ -67,9 +67,14 @@ public final class PinnedUmem: Umem, Sendable {
         return try body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
     }
 
-    public func access<R>(
-        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
-    ) throws -> UmemAccess<R> {
-        .completed(try withBytes(range, access: access, body))
+    public func accessIfMapped(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) -> Void
+    ) throws(MemoryError) -> PageFault? {
+        try validate(range, access)
+        let token = gate.enter()
+        defer { gate.exit(token) }
+        if released.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
+        body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
+        return nil
     }
 }

@@ -12,16 +12,15 @@ public protocol Umem: AnyObject, Sendable {
     /// pinned pages are unlocked and un-accounted. Later calls do nothing.
     func release()
 
-    /// Runs `body` on the bytes of `range` if the device may access them now without a fault;
-    /// otherwise reports the page fault and does not run `body`. Never makes a system call and
-    /// never blocks: the check the device's data path performs before every access. Pinned
-    /// memory never faults.
+    /// Runs `body` on the bytes of `range` if the device may access them now without a fault and
+    /// returns nil; otherwise returns the page fault and does not run `body`. Never makes a system
+    /// call and never blocks: the check the device's data path performs before every access.
+    /// Pinned memory never faults. Not generic, so the data path pays no generic-metadata lookup.
     ///
-    /// - Throws: ``MemoryError`` `.outsideRegion`, `.accessNotRegistered`, `.released`; or what
-    ///   `body` throws.
-    func access<R>(
-        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
-    ) throws -> UmemAccess<R>
+    /// - Throws: ``MemoryError`` `.outsideRegion`, `.accessNotRegistered`, `.released`.
+    func accessIfMapped(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) -> Void
+    ) throws(MemoryError) -> PageFault?
 
     /// Runs `body` on the bytes of `range` with `access` guaranteed for its whole duration,
     /// resolving any page fault synchronously first.
@@ -35,6 +34,22 @@ public protocol Umem: AnyObject, Sendable {
 }
 
 extension Umem {
+    /// Runs `body` on the bytes of `range` if the device may access them now without a fault;
+    /// otherwise reports the page fault and does not run `body` (``accessIfMapped(_:access:_:)``
+    /// returning the closure's result).
+    ///
+    /// - Throws: ``MemoryError`` `.outsideRegion`, `.accessNotRegistered`, `.released`; or what
+    ///   `body` throws.
+    public func access<R>(
+        _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
+    ) throws -> UmemAccess<R> {
+        var result: Result<R, any Error>?
+        if let fault = try accessIfMapped(range, access: access, { bytes in result = Result { try body(bytes) } }) {
+            return .pageFault(fault)
+        }
+        return .completed(try result!.get())
+    }
+
     /// Checks that `range` lies in the registration and that `access` is allowed by it.
     @inline(__always)
     func validate(_ range: Range<UInt64>, _ access: PageAccess) throws(MemoryError) {

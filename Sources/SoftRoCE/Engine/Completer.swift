@@ -23,7 +23,7 @@ extension QueuePair {
                 guard let ack = headers.atomicAckETH else { return }
                 acknowledge(upTo: psn - 1, side: &side)
                 guard let offset = side.queue.offset(of: psn), side.queue[offset].status == nil,
-                    side.queue[offset].request.opcode.isAtomic
+                    side.queue[offset].opcode.isAtomic
                 else { return }
                 var wqe = side.queue[offset]
                 guard side.stalledSerial != wqe.serial else { return }
@@ -105,7 +105,7 @@ extension QueuePair {
         let psn = run.headers.bth.psn
         guard let offset = side.queue.offset(of: psn) else { return false }
         var wqe = side.queue[offset]
-        guard wqe.request.opcode == .rdmaRead, wqe.status == nil else { return false }
+        guard wqe.opcode == .rdmaRead, wqe.status == nil else { return false }
         // Stalled on a fault writing an earlier response: the rest is asked for again later.
         guard side.stalledSerial != wqe.serial else { return false }
         let expected = wqe.firstPSN + wqe.packetsReceived
@@ -149,7 +149,7 @@ extension QueuePair {
     }
 
     /// Writes `bytes` into the WQE's local SGEs at message offset `offset`.
-    private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> DataPathAccess<Void> {
+    private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> DataPathAccess {
         Self.copy(bytes, into: Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: offset..<offset + bytes.count))
     }
 
@@ -268,7 +268,7 @@ extension QueuePair {
         side.rnrDeadline = nil
         side.rnrPSN = nil
         side.stalledSerial = nil
-        sendInbox.drain(into: &side.queue)
+        sendInbox.drain(into: side.queue)
         guard !side.queue.isEmpty else { return false }
         while !side.queue.isEmpty {
             let wqe = side.queue.removeFirst()
@@ -301,7 +301,7 @@ extension QueuePair {
     }
 
     /// Expires the retransmission and RNR timers. Called by the engine thread.
-    func serviceTimers(now: ContinuousClock.Instant) -> TimerStatus {
+    func serviceTimers(now: MonotonicInstant) -> TimerStatus {
         sendSide.withLockedValue { side in
             var fired = false
             if let deadline = side.rnrDeadline {

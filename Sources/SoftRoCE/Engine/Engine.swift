@@ -89,7 +89,7 @@ final class Engine: Sendable {
         let start = Host.threadPageFaults()
         faultsAtStart.store(start.minor + start.major, ordering: .relaxed)
         threadID.store(Host.currentThreadID(), ordering: .releasing)
-        var lastWork = ContinuousClock.now
+        var lastWork = MonotonicInstant.now
         var ready: [QueuePair] = []
         ready.reserveCapacity(64)
         var timers = TimerScan()
@@ -111,7 +111,7 @@ final class Engine: Sendable {
                 }
                 ready.removeAll(keepingCapacity: true)
             }
-            let now = ContinuousClock.now
+            let now = MonotonicInstant.now
             if timers.isDue(now: now, changes: timerChanges.load(ordering: .acquiring)) {
                 if serviceTimers(&timers, now: now) { didWork = true }
             }
@@ -119,7 +119,7 @@ final class Engine: Sendable {
                 lastWork = now
             } else if now - lastWork >= spinDuration {
                 sleepUntilWork(or: timers.nextDeadline, seenDoorbell: seenDoorbell, seenTimerChange: timers.seenChange)
-                lastWork = ContinuousClock.now
+                lastWork = MonotonicInstant.now
             } else {
                 // Polling with nothing to do: let a runnable fault worker or application thread
                 // have the core first (two cores, and the fault worker is what we may wait for).
@@ -132,7 +132,7 @@ final class Engine: Sendable {
 
     /// Expires the watched QPs' timers and records the earliest deadline still pending. Returns
     /// whether a timer fired.
-    private func serviceTimers(_ timers: inout TimerScan, now: ContinuousClock.Instant) -> Bool {
+    private func serviceTimers(_ timers: inout TimerScan, now: MonotonicInstant) -> Bool {
         timers.seenChange = timerChanges.load(ordering: .acquiring)
         timers.nextDeadline = nil
         let timed = state.withLockedValue { Array($0.timed.values) }
@@ -143,7 +143,7 @@ final class Engine: Sendable {
                 state.withLockedValue { _ = $0.timed.removeValue(forKey: ObjectIdentifier(qp)) }
                 qp.timerWatched.store(false, ordering: .releasing)
                 // A timer armed between serviceTimers and the removal must not be lost.
-                if case .idle = qp.serviceTimers(now: ContinuousClock.now) {} else {
+                if case .idle = qp.serviceTimers(now: MonotonicInstant.now) {} else {
                     watchTimers(of: qp)
                     schedule(qp)
                 }
@@ -159,14 +159,14 @@ final class Engine: Sendable {
         return fired
     }
 
-    private func sleepUntilWork(or deadline: ContinuousClock.Instant?, seenDoorbell: Int, seenTimerChange: Int) {
+    private func sleepUntilWork(or deadline: MonotonicInstant?, seenDoorbell: Int, seenTimerChange: Int) {
         sleeping.store(true, ordering: .sequentiallyConsistent)
         let pending = doorbells.load(ordering: .sequentiallyConsistent) != seenDoorbell
             || timerChanges.load(ordering: .sequentiallyConsistent) != seenTimerChange
         if !pending {
             var seconds = 0.01
             if let deadline {
-                let remaining = deadline - ContinuousClock.now
+                let remaining = deadline - MonotonicInstant.now
                 seconds = max(0, min(seconds, Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18))
             }
             if wakeup.lock(whenValue: 1, timeoutSeconds: seconds) {
@@ -180,11 +180,11 @@ final class Engine: Sendable {
 /// The engine thread's view of the timers: the earliest deadline found by the last scan and the
 /// timer-change count it saw; a new scan is due when either is overtaken.
 private struct TimerScan {
-    var nextDeadline: ContinuousClock.Instant?
+    var nextDeadline: MonotonicInstant?
     /// `Engine.timerChanges` at the last scan (-1: never scanned).
     var seenChange = -1
 
-    func isDue(now: ContinuousClock.Instant, changes: Int) -> Bool {
+    func isDue(now: MonotonicInstant, changes: Int) -> Bool {
         if changes != seenChange { return true }
         if let nextDeadline { return now >= nextDeadline }
         return false
@@ -198,5 +198,5 @@ enum TimerStatus {
     /// A timer fired and the QP has work for the requester.
     case fired
     /// A timer is armed for this instant.
-    case pending(ContinuousClock.Instant)
+    case pending(MonotonicInstant)
 }

@@ -19,7 +19,7 @@ struct PathParameters: Sendable {
 
 /// Requester and completer state of a QP (guarded by one lock: both touch the send queue).
 struct SendSide: Sendable {
-    var queue: SendQueue
+    let queue: SendQueue
     var path = PathParameters()
     /// PSN the next new packet gets.
     var nextPSN: PacketSequenceNumber = 0
@@ -27,11 +27,11 @@ struct SendSide: Sendable {
     var lastAckedPSN: PacketSequenceNumber = PacketSequenceNumber(rawValue: PacketSequenceNumber.mask)
     var retryRemaining = 7
     var rnrRemaining = 7
-    var retransmitDeadline: ContinuousClock.Instant?
+    var retransmitDeadline: MonotonicInstant?
     /// Acknowledged progress since the deadline was armed: the timer re-arms instead of retrying
     /// (saves a clock read per acknowledgement).
     var progressSinceArmed = false
-    var rnrDeadline: ContinuousClock.Instant?
+    var rnrDeadline: MonotonicInstant?
     var packetsSinceAckRequest = 0
     /// Set when the QP went to ERR: the requester flushes the queue.
     var flushPending = false

@@ -5,14 +5,14 @@ import SoftRoCEWire
 
 /// What the requester hands to the link after leaving the send-side lock.
 struct PendingTransmit {
-    var run: PacketRun
-    var destination: GID
+    var run = PacketRun(headers: TransportHeaders(bth: BTH(opcode: .rcSendOnly, destinationQueuePair: QueuePairNumber(rawValue: 0), psn: 0)), mtu: 256, payloadLength: 0)
+    var destination: GID = .zero
     /// Where the payload comes from: pieces of local regions, or inline bytes.
-    var pieces: [(region: MemoryRegion, range: Range<UInt64>)] = []
+    var pieces = MemoryPieces()
     var inline: [UInt8]?
     /// The WQE's first PSN and serial, to find it again if the payload cannot be read.
-    var firstPSN: PacketSequenceNumber
-    var serial: UInt64
+    var firstPSN: PacketSequenceNumber = 0
+    var serial: UInt64 = 0
     /// Where the run starts in the message, in bytes (the WQE resumes here after a fault).
     var messageOffset = 0
 }
@@ -22,15 +22,17 @@ extension QueuePair {
     /// only. Returns whether more work is ready (the engine reschedules the QP).
     func runRequester() -> Bool {
         var budget = 16
+        // One run description, rebuilt in place for every run (not returned by value: it is large).
+        var pending = PendingTransmit()
         while budget > 0 {
             budget -= 1
-            let step = sendSide.withLockedValue { side in nextTransmit(&side) }
+            let step = sendSide.withLockedValue { side in nextTransmit(&side, into: &pending) }
             switch step {
             case .idle:
                 return false
             case .progress:
                 continue
-            case .transmit(let pending):
+            case .transmit:
                 transmit(pending)
             }
         }
@@ -40,50 +42,57 @@ extension QueuePair {
     enum RequesterStep {
         case idle
         case progress
-        case transmit(PendingTransmit)
+        /// `pending` describes a run to hand to the link.
+        case transmit
     }
 
-    /// Picks the next run to send and advances the send queue; called under the send-side lock.
-    private func nextTransmit(_ side: inout SendSide) -> RequesterStep {
+    /// Picks the next run to send, describes it in `pending` and advances the send queue; called
+    /// under the send-side lock.
+    private func nextTransmit(_ side: inout SendSide, into pending: inout PendingTransmit) -> RequesterStep {
         if side.flushPending || state == .error {
             return flushSendQueue(&side) ? .progress : .idle
         }
         let state = self.state
         guard state == .readyToSend else { return .idle }
         if side.rnrDeadline != nil || side.stalledSerial != nil { return .idle }
-        if side.queue.cursor >= side.queue.count { sendInbox.drain(into: &side.queue) }
+        if side.queue.cursor >= side.queue.count { sendInbox.drain(into: side.queue) }
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
-        if side.queue[offset].status != nil {
+        // Moved out and back, never copied (a copy retains the WQE's arrays), while `side` changes;
+        // its fields are read from the moved-out value (reading them in the ring copies it whole).
+        var wqe = side.queue.take(at: offset)
+        if wqe.status != nil {
             // Already acknowledged (an ACK covered it after a rewind): nothing to resend.
+            side.queue.put(consume wqe, at: offset)
             side.queue.cursor = offset + 1
             return .progress
         }
-        if !side.queue[offset].started {
-            if side.queue[offset].isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic { return .idle }
-            if side.queue[offset].request.flags.contains(.fence) && side.outstandingReadAtomic > 0 { return .idle }
-        }
-        // Moved out and back (not copied: a copy retains the WQE's arrays) while `side` changes.
-        var wqe = side.queue.take(at: offset)
         if !wqe.started {
+            // The WQE at `offset` is out of the ring: the counts cover the WQEs before it only.
+            let blocked = (wqe.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic)
+                || (wqe.request.flags.contains(.fence) && side.outstandingReadAtomic > 0)
+            if blocked {
+                side.queue.put(consume wqe, at: offset)
+                return .idle
+            }
             switch start(&wqe, side: &side) {
             case .started:
                 break
             case .failed(let status):
                 wqe.status = status
-                side.queue.put(wqe, at: offset)
+                side.queue.put(consume wqe, at: offset)
                 fail(&side, at: offset, status: status)
                 return .progress
             case .pageFault(let region, let fault):
                 let serial = wqe.serial
-                side.queue.put(wqe, at: offset)
+                side.queue.put(consume wqe, at: offset)
                 raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: serial, side: &side)
                 return .idle
             }
         }
-        let pending = buildRun(&wqe, offset: offset, side: &side)
+        buildRun(&wqe, offset: offset, side: &side, into: &pending)
         let fullySent = wqe.fullySent
-        side.queue.put(wqe, at: offset)
+        side.queue.put(consume wqe, at: offset)
         if fullySent { side.queue.cursor = offset + 1 }
         if type == .rc {
             if side.retransmitDeadline == nil, let timeout = side.path.timeout {
@@ -95,7 +104,7 @@ extension QueuePair {
             // UD: no acknowledgement; the send completes once handed to the link.
             side.queue[offset].status = .success
         }
-        return .transmit(pending)
+        return .transmit
     }
 
     enum StartOutcome {
@@ -142,18 +151,21 @@ extension QueuePair {
         return .started
     }
 
-    /// Builds the next run of `wqe` from its progress and advances it.
-    private func buildRun(_ wqe: inout SendWQE, offset: Int, side: inout SendSide) -> PendingTransmit {
+    /// Describes the next run of `wqe` in `pending` from the WQE's progress and advances it.
+    private func buildRun(_ wqe: inout SendWQE, offset: Int, side: inout SendSide, into pending: inout PendingTransmit) {
         let request = wqe.request
         let mtu = side.path.mtu
         let path = side.path
         var bth = BTH(opcode: .rcSendOnly, destinationQueuePair: path.destinationQP, psn: wqe.firstPSN)
         bth.solicitedEvent = request.flags.contains(.solicited)
         var headers = TransportHeaders(bth: bth)
-        var pending = PendingTransmit(
-            run: PacketRun(headers: headers, mtu: mtu, payloadLength: 0),
-            destination: type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : path.destinationGID,
-            firstPSN: wqe.firstPSN, serial: wqe.serial)
+        pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
+        pending.destination = type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : path.destinationGID
+        pending.firstPSN = wqe.firstPSN
+        pending.serial = wqe.serial
+        pending.pieces = MemoryPieces()
+        pending.inline = nil
+        pending.messageOffset = 0
 
         switch request.opcode {
         case .rdmaRead:
@@ -167,7 +179,7 @@ extension QueuePair {
             headers.bth.acknowledgeRequest = true
             pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
             wqe.fullySent = true
-            return pending
+            return
         case .atomicCompareAndSwap, .atomicFetchAndAdd:
             headers.bth.opcode = request.opcode == .atomicCompareAndSwap ? .rcCompareSwap : .rcFetchAdd
             headers.bth.acknowledgeRequest = true
@@ -177,7 +189,7 @@ extension QueuePair {
                 compareData: request.opcode == .atomicCompareAndSwap ? request.compareAdd : 0)
             pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
             wqe.fullySent = true
-            return pending
+            return
         default:
             break
         }
@@ -221,14 +233,12 @@ extension QueuePair {
         }
         wqe.bytesSent = sent + runBytes
         wqe.fullySent = ends
-        return pending
     }
 
     /// The regions an SGE list names, if every lkey is live, of this QP's PD, covers its SGE
     /// (without address overflow) and, when needed, allows local write; nil otherwise.
-    func localRegions(for list: [ScatterGatherElement], needsLocalWrite: Bool) -> [MemoryRegion]? {
-        var regions: [MemoryRegion] = []
-        regions.reserveCapacity(list.count)
+    func localRegions(for list: [ScatterGatherElement], needsLocalWrite: Bool) -> InlineFirstList<MemoryRegion>? {
+        var regions = InlineFirstList<MemoryRegion>()
         for sge in list {
             let end = sge.address.addingReportingOverflow(UInt64(sge.length))
             guard let region = device.memoryRegions.lookup(sge.lkey.rawValue),
@@ -243,9 +253,9 @@ extension QueuePair {
 
     /// The parts of an SGE list covering message bytes `range`.
     static func pieces(
-        of list: [ScatterGatherElement], regions: [MemoryRegion], range: Range<Int>
-    ) -> [(region: MemoryRegion, range: Range<UInt64>)] {
-        var pieces: [(region: MemoryRegion, range: Range<UInt64>)] = []
+        of list: [ScatterGatherElement], regions: InlineFirstList<MemoryRegion>, range: Range<Int>
+    ) -> MemoryPieces {
+        var pieces = MemoryPieces()
         var position = 0
         for (index, sge) in list.enumerated() {
             let sgeRange = position..<position + Int(sge.length)
@@ -267,7 +277,7 @@ extension QueuePair {
     private func transmit(_ pending: PendingTransmit) {
         let link = device.link
         let source = device.gid
-        var outcome: DataPathAccess<Void> = .completed(())
+        var outcome: DataPathAccess = .completed
         if var inline = pending.inline {
             MappedBytes.withBytes(of: &inline) { link.transmit(pending.run, payload: $0, from: source, to: pending.destination) }
         } else if pending.pieces.isEmpty {

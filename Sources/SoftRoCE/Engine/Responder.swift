@@ -209,7 +209,7 @@ extension QueuePair {
     private func sendReadResponses(
         region: MemoryRegion, address: UInt64, length: Int, firstPSN: PacketSequenceNumber,
         msn: MessageSequenceNumber, path: PathParameters, to source: GID
-    ) -> (DataPathAccess<Void>, stoppedAt: PacketSequenceNumber) {
+    ) -> (DataPathAccess, stoppedAt: PacketSequenceNumber) {
         let mtu = path.mtu
         let maxRun = max(mtu, device.link.maxRunPayload / mtu * mtu)
         var sent = 0
@@ -241,7 +241,7 @@ extension QueuePair {
             sent += runBytes
             psn = psn + packets
         } while sent < length
-        return (.completed(()), psn)
+        return (.completed, psn)
     }
 
     // MARK: ATOMIC
@@ -254,14 +254,14 @@ extension QueuePair {
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
         }
         let isCompareSwap = run.headers.opcode == .rcCompareSwap
-        let original: UInt64
+        var original: UInt64 = 0
         switch Self.accessMemory(region, atomic.virtualAddress..<atomic.virtualAddress + 8, .write, { bytes in
-            isCompareSwap
+            original = isCompareSwap
                 ? bytes.compareAndSwap64(at: 0, expected: atomic.compareData, desired: atomic.swapOrAddData)
                 : bytes.fetchAdd64(at: 0, atomic.swapOrAddData)
         }) {
-        case .completed(let value):
-            original = value
+        case .completed:
+            break
         case .failed:
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
         case .pageFault(let region, let fault):
@@ -355,7 +355,7 @@ extension QueuePair {
 
     /// Writes `bytes` into the receive's SGEs at message offset `offset`; `.failed` on a bad lkey,
     /// missing LOCAL_WRITE or another PD.
-    func scatter(_ bytes: MappedBytes, into receive: ReceiveWorkRequest, at offset: Int) -> DataPathAccess<Void> {
+    func scatter(_ bytes: MappedBytes, into receive: ReceiveWorkRequest, at offset: Int) -> DataPathAccess {
         guard let regions = localRegions(for: receive.scatterGatherList, needsLocalWrite: true) else { return .failed }
         return Self.copy(bytes, into: Self.pieces(of: receive.scatterGatherList, regions: regions, range: offset..<offset + bytes.count))
     }

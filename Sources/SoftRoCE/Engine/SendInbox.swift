@@ -17,7 +17,8 @@ final class SendInbox: @unchecked Sendable {
     // @unchecked: slot `i` is written by a poster (under `postLock`) only while it is outside
     // `head..<tail`, and read by the consumer only while inside; `tail` (release/acquire) and
     // `depth` (release/acquire) order the two.
-    private let slots: UnsafeMutablePointer<SendWQE?>
+    /// Initialised exactly in `head..<tail` (modulo capacity).
+    private let slots: UnsafeMutablePointer<SendWQE>
     /// The most WQEs the send queue holds (`max_send_wr`).
     let capacity: Int
     /// Next slot a poster fills (monotonic; written under `postLock`).
@@ -30,36 +31,38 @@ final class SendInbox: @unchecked Sendable {
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
         slots = .allocate(capacity: self.capacity)
-        slots.initialize(repeating: nil, count: self.capacity)
+        slots.prefault(count: self.capacity)
     }
 
     deinit {
-        slots.deinitialize(count: capacity)
+        for index in head.load(ordering: .relaxed)..<tail.load(ordering: .relaxed) {
+            (slots + index % capacity).deinitialize(count: 1)
+        }
         slots.deallocate()
     }
 
     /// Queues `wqe` for the requester; false when the send queue is full. Any thread.
-    func post(_ wqe: SendWQE) -> Bool {
-        postLock.withLock {
-            guard depth.load(ordering: .acquiring) < capacity else { return false }
-            let index = tail.load(ordering: .relaxed)
-            slots[index % capacity] = wqe
-            depth.wrappingAdd(1, ordering: .relaxed)
-            tail.store(index + 1, ordering: .releasing)
-            return true
-        }
+    func post(_ wqe: consuming SendWQE) -> Bool {
+        postLock.lock()
+        defer { postLock.unlock() }
+        guard depth.load(ordering: .acquiring) < capacity else { return false }
+        let index = tail.load(ordering: .relaxed)
+        (slots + index % capacity).initialize(to: wqe)
+        depth.wrappingAdd(1, ordering: .relaxed)
+        tail.store(index + 1, ordering: .releasing)
+        return true
     }
 
     /// Whether posted WQEs wait to be taken (a hint unless called by the consumer).
     var hasPosted: Bool { tail.load(ordering: .acquiring) != head.load(ordering: .relaxed) }
 
     /// Moves every posted WQE into `queue`, in order. Consumer only (send-side lock held).
-    func drain(into queue: inout SendQueue) {
+    func drain(into queue: SendQueue) {
         let end = tail.load(ordering: .acquiring)
         var index = head.load(ordering: .relaxed)
         guard index != end else { return }
         while index != end {
-            queue.append(slots[index % capacity].take()!)
+            queue.append((slots + index % capacity).move())
             index += 1
         }
         head.store(index, ordering: .releasing)
@@ -74,8 +77,7 @@ final class SendInbox: @unchecked Sendable {
     /// Drops every posted WQE and zeroes the depth (RESET). Consumer only.
     func reset() {
         postLock.withLock {
-            var discarded = SendQueue(capacity: capacity)
-            drain(into: &discarded)
+            drain(into: SendQueue(capacity: capacity))
             depth.store(0, ordering: .releasing)
         }
     }

@@ -5,11 +5,14 @@ import SoftRoCEWire
 
 /// One posted send work request and the engine's progress on it.
 struct SendWQE {
-    var request: SendWorkRequest
+    let request: SendWorkRequest
+    /// `request.opcode`, stored flat: the engine tests it on WQEs in the ring, and reading a field
+    /// nested in the request there copies the whole WQE.
+    let opcode: SendWorkRequest.Opcode
     /// Inline payload, copied at post time.
     var inlineData: [UInt8]?
     /// Local regions resolved for the SGEs when the requester starts the WQE.
-    var regions: [MemoryRegion] = []
+    var regions = InlineFirstList<MemoryRegion>()
     /// Whether the requester has started (validated, PSNs assigned).
     var started = false
     /// First PSN and number of PSNs the message uses (a READ uses one per response packet).
@@ -28,17 +31,28 @@ struct SendWQE {
     /// A number unique within the QP, given at post time: names the WQE a page fault stalls at.
     var serial: UInt64 = 0
 
+    init(request: SendWorkRequest, signaled: Bool) {
+        self.request = request
+        self.opcode = request.opcode
+        self.signaled = signaled
+    }
+
     var length: Int { inlineData?.count ?? Int(request.totalLength) }
+    @inline(__always)
     var lastPSN: SoftRoCEWire.PacketSequenceNumber { firstPSN + (psnCount - 1) }
-    var isReadOrAtomic: Bool { request.opcode == .rdmaRead || request.opcode.isAtomic }
+    // Inlined, as are the opcode tests: a WQE read in place in the send queue is copied (its
+    // arrays retained) around any call that is not.
+    @inline(__always)
+    var isReadOrAtomic: Bool { opcode == .rdmaRead || opcode.isAtomic }
 
     /// Whether `psn` lies in this WQE's PSN range.
+    @inline(__always)
     func contains(_ psn: SoftRoCEWire.PacketSequenceNumber) -> Bool {
         started && firstPSN.distance(to: psn) >= 0 && psn.distance(to: lastPSN) >= 0
     }
 
     var completionOpcode: WorkCompletion.Opcode {
-        switch request.opcode {
+        switch opcode {
         case .send, .sendWithImmediate: .send
         case .rdmaWrite, .rdmaWriteWithImmediate: .rdmaWrite
         case .rdmaRead: .rdmaRead
@@ -50,8 +64,17 @@ struct SendWQE {
 
 /// A fixed-capacity ring of send WQEs: `head` is the oldest not yet completed, `cursor` the next
 /// the requester works on (head ≤ cursor ≤ tail, as offsets from head).
-struct SendQueue {
-    private var slots: [SendWQE?]
+///
+/// The WQEs live in raw memory the queue owns, initialised exactly in `head..<head + count`
+/// (minus a slot taken with ``take(at:)``), and are reached in place: reading or changing a field
+/// copies no WQE (a copy retains its arrays) and touches no `Optional` wrapper. A reference type
+/// so the ring is never copied along with the state that holds it; only the send-side lock's
+/// holder uses it.
+final class SendQueue: @unchecked Sendable {
+    // @unchecked: used only with the QP's send-side lock held (or by the inbox's reset, on a
+    // private instance).
+    private let slots: UnsafeMutablePointer<SendWQE>
+    let capacity: Int
     private(set) var head = 0
     private(set) var count = 0
     /// Offset from `head` of the WQE the requester works on next.
@@ -59,19 +82,26 @@ struct SendQueue {
     /// The serial the next appended WQE gets.
     private var nextSerial: UInt64 = 1
 
-    init(capacity: Int) { slots = Array(repeating: nil, count: max(capacity, 1)) }
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        slots = .allocate(capacity: self.capacity)
+        slots.prefault(count: self.capacity)
+    }
 
-    var capacity: Int { slots.count }
-    var isFull: Bool { count == slots.count }
+    deinit {
+        for offset in 0..<count { (slots + slot(offset)).deinitialize(count: 1) }
+        slots.deallocate()
+    }
+
+    var isFull: Bool { count == capacity }
     var isEmpty: Bool { count == 0 }
 
     /// Appends `wqe`, giving it the next serial.
-    mutating func append(_ wqe: SendWQE) {
+    func append(_ wqe: consuming SendWQE) {
         precondition(!isFull, "send queue overflow must be checked by the caller")
-        var wqe = wqe
         wqe.serial = nextSerial
         nextSerial &+= 1
-        slots[(head + count) % slots.count] = wqe
+        (slots + slot(count)).initialize(to: wqe)
         count += 1
     }
 
@@ -81,33 +111,37 @@ struct SendQueue {
         return nil
     }
 
-    /// The WQE at `offset` from the head, accessed in place: reading or changing a field
-    /// copies no WQE (a copy retains its arrays).
+    /// The WQE at `offset` from the head, accessed in place.
     subscript(offset: Int) -> SendWQE {
-        _read { yield slots[slot(offset)]! }
-        _modify { yield &slots[slot(offset)]! }
+        _read { yield slots[slot(offset)] }
+        _modify { yield &slots[slot(offset)] }
     }
 
+    /// Where the WQE at `offset` lives, for reading fields without copying the WQE (valid until
+    /// the queue changes).
+    @inline(__always)
+    func address(of offset: Int) -> UnsafeMutablePointer<SendWQE> { slots + slot(offset) }
+
     /// Moves the WQE at `offset` out of the ring, to be worked on while the ring is changed too;
-    /// ``put(_:at:)`` moves it back. The slot must not be read in between.
-    mutating func take(at offset: Int) -> SendWQE {
-        slots[slot(offset)].take()!
+    /// ``put(_:at:)`` moves it back. The slot must not be used in between.
+    func take(at offset: Int) -> SendWQE {
+        (slots + slot(offset)).move()
     }
 
     /// Moves a WQE taken with ``take(at:)`` back into its slot.
-    mutating func put(_ wqe: consuming SendWQE, at offset: Int) {
-        slots[slot(offset)] = wqe
+    func put(_ wqe: consuming SendWQE, at offset: Int) {
+        (slots + slot(offset)).initialize(to: wqe)
     }
 
     @inline(__always)
     private func slot(_ offset: Int) -> Int {
         let index = head + offset
-        return index < slots.count ? index : index - slots.count
+        return index < capacity ? index : index - capacity
     }
 
-    mutating func removeFirst() -> SendWQE {
-        let wqe = slots[head].take()!
-        head = (head + 1) % slots.count
+    func removeFirst() -> SendWQE {
+        let wqe = (slots + head).move()
+        head = head + 1 == capacity ? 0 : head + 1
         count -= 1
         cursor = max(cursor - 1, 0)
         return wqe
@@ -161,5 +195,14 @@ struct ReceiveRing {
         var all: [ReceiveWorkRequest] = []
         while let request = popFirst() { all.append(request) }
         return all
+    }
+}
+
+extension UnsafeMutablePointer {
+    /// Writes zeros over `count` uninitialised elements so their pages are resident before the
+    /// engine thread first stores to them: the data path takes no kernel page fault on its own
+    /// queues. (The memory stays uninitialised as far as `Pointee` is concerned.)
+    func prefault(count: Int) {
+        UnsafeMutableRawPointer(self).initializeMemory(as: UInt8.self, repeating: 0, count: count * MemoryLayout<Pointee>.stride)
     }
 }

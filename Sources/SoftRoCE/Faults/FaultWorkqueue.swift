@@ -108,9 +108,9 @@ final class FaultWorkqueue: Sendable {
     /// Polls briefly (a fault raised right after another is picked up without a wake-up), then
     /// sleeps until ``submit(_:)`` or ``stop()`` signals.
     private func waitForWork() {
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         while queued.load(ordering: .acquiring) == 0 {
-            let elapsed = ContinuousClock.now - start
+            let elapsed = MonotonicInstant.now - start
             if elapsed.components.attoseconds / 1_000_000_000 >= Self.spinNanoseconds || elapsed.components.seconds > 0 {
                 if wakeup.lock(whenValue: 1, timeoutSeconds: 0.05) { wakeup.unlock(withValue: 0) }
                 return
@@ -134,7 +134,7 @@ final class FaultWorkqueue: Sendable {
                 while nanosleep(&time, &remaining) != 0 && errno == EINTR { time = remaining }
             }
             let result = resolve(request.region, request.range, access: request.access)
-            statistics.recordFault(result, latency: ContinuousClock.now - request.raised)
+            statistics.recordFault(result, latency: MonotonicInstant.now - request.raised)
             qp.faultHandler.release(request.context)
             qp.pageFaultFinished(request, error: result.error)
         case .prefetch(let region, let range, let advice):

@@ -36,7 +36,7 @@ struct PageFaultRequest: Sendable {
     /// Responder contexts: the NAK the request gets if the fault cannot be resolved.
     var failure: AETH.NAKCode = .remoteAccessError
     /// When the data path raised the fault (fault latency is measured from here).
-    var raised: ContinuousClock.Instant = .now
+    var raised: MonotonicInstant = .now
 
     init(context: PageFaultContext, region: MemoryRegion, fault: PageFault) {
         self.context = context

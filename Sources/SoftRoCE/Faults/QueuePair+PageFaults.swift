@@ -3,9 +3,9 @@ import SoftRoCEWire
 import Synchronization
 
 /// The outcome of one data-path access to registered memory.
-enum DataPathAccess<Result> {
+enum DataPathAccess {
     /// Every page was accessible; the access ran.
-    case completed(Result)
+    case completed
     /// A page of an ODP region lacked the access: a page fault to queue.
     case pageFault(MemoryRegion, PageFault)
     /// The access can never succeed (region released, range outside it, write not registered).
@@ -16,14 +16,12 @@ extension QueuePair {
     /// Runs `body` on `range` of `region` if the device may access it now, without faulting and
     /// without a system call: the check the data path makes before every access.
     @inline(__always)
-    static func accessMemory<R>(
-        _ region: MemoryRegion, _ range: Range<UInt64>, _ access: PageAccess, _ body: (MappedBytes) -> R
-    ) -> DataPathAccess<R> {
+    static func accessMemory(
+        _ region: MemoryRegion, _ range: Range<UInt64>, _ access: PageAccess, _ body: (MappedBytes) -> Void
+    ) -> DataPathAccess {
         do {
-            switch try region.umem.access(range, access: access, body) {
-            case .completed(let result): return .completed(result)
-            case .pageFault(let fault): return .pageFault(region, fault)
-            }
+            guard let fault = try region.umem.accessIfMapped(range, access: access, body) else { return .completed }
+            return .pageFault(region, fault)
         } catch {
             return .failed
         }
@@ -32,7 +30,7 @@ extension QueuePair {
     /// Copies `bytes` across `pieces` of local regions in order. A page fault stops the copy
     /// (the pieces before it may have been written; the retry writes them again); `.failed` also
     /// when the pieces do not hold exactly `bytes.count` bytes.
-    static func copy(_ bytes: MappedBytes, into pieces: [(region: MemoryRegion, range: Range<UInt64>)]) -> DataPathAccess<Void> {
+    static func copy(_ bytes: MappedBytes, into pieces: MemoryPieces) -> DataPathAccess {
         var position = 0
         for piece in pieces {
             let count = Int(piece.range.count)
@@ -42,7 +40,7 @@ extension QueuePair {
             guard case .completed = outcome else { return outcome }
             position += count
         }
-        return position == bytes.count ? .completed(()) : .failed
+        return position == bytes.count ? .completed : .failed
     }
 
     // MARK: Raising faults

@@ -25,11 +25,14 @@ public struct SendWorkRequest: Hashable, Sendable {
         case atomicFetchAndAdd = 6
 
         /// Whether the opcode carries immediate data.
+        @inline(__always)
         public var hasImmediate: Bool { self == .sendWithImmediate || self == .rdmaWriteWithImmediate }
         /// Whether the opcode addresses remote memory (needs ``SendWorkRequest/remoteAddress`` and
         /// ``SendWorkRequest/rkey``).
+        @inline(__always)
         public var isRemoteMemoryAccess: Bool { self != .send && self != .sendWithImmediate }
         /// Whether the opcode is an atomic.
+        @inline(__always)
         public var isAtomic: Bool { self == .atomicCompareAndSwap || self == .atomicFetchAndAdd }
         /// Whether the opcode may carry its payload inline (SENDs and RDMA WRITEs).
         public var supportsInline: Bool { self.rawValue <= Self.sendWithImmediate.rawValue }

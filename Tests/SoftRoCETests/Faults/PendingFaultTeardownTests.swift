@@ -21,7 +21,10 @@ struct PendingFaultTeardownTests {
 
     @Test("deregister() of the target region waits for its pending fault", arguments: [false, true])
     func deregisterTarget(twoDevices: Bool) throws {
-        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (false, true))
+        // A long RNR back-off (code 31: 491.52 ms): the WRITE is not retried while deregister()
+        // runs. A retry that found the rkey gone would move the QP to ERR, and the workqueue
+        // skips the queued fault of a QP in ERR instead of resolving it.
+        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (false, true), minRNRTimer: 31)
         defer { shutDown(client, server) }
         server.device.injectedFaultDelay = Self.delay
         client.buffer.write(pattern(2 * page, seed: 81), at: 0)
