@@ -103,6 +103,7 @@ public final class PerftestRunner {
                 receivesPosted[index] = initial
             }
         }
+        try warmUp(pairs: pairs, size: size, depth: depth, signalEvery: signalEvery)
         // One request per QP, re-posted with a new id: no allocation per post.
         var templates = pairs.map { request(operation, pair: $0, size: size, id: 0, signaled: false) }
         let start = ContinuousClock.now
@@ -179,6 +180,49 @@ public final class PerftestRunner {
             }
         }
         return (bandwidth, total / pairs.count)
+    }
+
+    /// How long ``warmUp(pairs:size:depth:signalEvery:)`` runs, at least.
+    static let warmUpDuration = Duration.milliseconds(2)
+
+    /// An untimed warm-up before a WRITE or READ bandwidth run (not `--cold`), as the memcpy
+    /// baseline gets one: the first messages of a process otherwise pay for waking the engine
+    /// thread from its sleep, first-touch faults and cold code, which is not bandwidth.
+    /// Posts like the timed loop for ``warmUpDuration`` and returns once every posted request
+    /// completed, so nothing of it is left in the CQs. SEND and ATOMIC are not warmed up: they
+    /// would consume receives or change the verified counter.
+    private func warmUp(
+        pairs: [(client: PerftestSide, server: PerftestSide)], size: Int, depth: Int, signalEvery: Int
+    ) throws {
+        let operation = configuration.operation
+        guard operation == .write || operation == .read, !configuration.cold else { return }
+        var completions: [WorkCompletion] = []
+        completions.reserveCapacity(64)
+        let end = ContinuousClock.now + Self.warmUpDuration
+        for pair in pairs {
+            var template = request(operation, pair: pair, size: size, id: 0, signaled: false)
+            var posted = 0
+            var completed = 0
+            var posting = true
+            while posting || completed < posted {
+                // Stop only after a signaled request, so the last completion covers everything.
+                if posting && posted % signalEvery == 0 && posted > 0 && ContinuousClock.now >= end { posting = false }
+                while posting && posted - completed < depth {
+                    template.id = UInt64(posted)
+                    template.flags = (posted + 1) % signalEvery == 0 ? .signaled : []
+                    try pair.client.queuePair.postSend(template)
+                    posted += 1
+                    if posted % signalEvery == 0 { break }
+                }
+                let count = pair.client.completionQueue.poll(into: &completions, maxEntries: 64)
+                for completion in completions.prefix(count) {
+                    guard completion.status == .success else {
+                        throw PerftestError("warm-up completion \(completion.wrID) failed: \(completion.status)")
+                    }
+                    completed = max(completed, Int(completion.wrID) + 1)
+                }
+            }
+        }
     }
 
     private func request(
