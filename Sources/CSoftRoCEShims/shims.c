@@ -1,6 +1,8 @@
 #include "CSoftRoCEShims.h"
 
+#include <alloca.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,31 @@ int c_softroce_thread_page_faults(uint64_t *minor, uint64_t *major) {
 }
 
 pid_t c_softroce_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+__attribute__((noinline)) void c_softroce_prefault_stack(size_t bytes) {
+    volatile char *area = alloca(bytes);
+    for (size_t offset = 0; offset < bytes; offset += 4096) area[offset] = 0;
+    area[bytes - 1] = 0;
+}
+
+int c_softroce_pin_current_thread(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int c_softroce_allowed_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    int count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && count < capacity; cpu++) {
+        if (CPU_ISSET(cpu, &set)) cpus[count++] = cpu;
+    }
+    return count;
+}
 
 int c_softroce_task_page_faults(pid_t tid, uint64_t *minor, uint64_t *major) {
     char path[64];

@@ -183,6 +183,20 @@ public enum Host {
         HostMemory.pageFaults(ofThread: tid)
     }
 
+    /// Restricts the calling thread to CPU `cpu` (`pthread_setaffinity_np`).
+    ///
+    /// - Throws: `Errno` `.invalidArgument` for a CPU the process may not use.
+    public static func pinCurrentThread(toCPU cpu: Int) throws(Errno) {
+        if let error = HostMemory.pinCurrentThread(toCPU: cpu) { throw error }
+    }
+
+    /// Makes `bytes` of the calling thread's stack resident, so a data path running on the
+    /// thread later takes no first-touch page fault on its own stack.
+    public static func prefaultCurrentStack(bytes: Int = 256 << 10) { HostMemory.prefaultStack(bytes: bytes) }
+
+    /// The CPUs the calling thread may run on (`sched_getaffinity`), ascending.
+    public static var allowedCPUs: [Int] { HostMemory.allowedCPUs() }
+
     /// The process's `RLIMIT_MEMLOCK` soft limit in bytes (`nil` = unlimited).
     public static func memlockLimit() -> UInt64? { (try? HostMemory.memlockSoftLimit().get()) ?? nil }
 }

@@ -49,12 +49,18 @@ public struct PerftestConfiguration: Sendable {
     public var transmitDepth: Int
     /// Run the two sides on two device instances instead of one.
     public var twoDevices: Bool
+    /// Pin the calling thread to the first allowed CPU and the device engines (with their fault
+    /// workqueues) to the last, when the process may use two or more: the application and the
+    /// engine each keep a core and its caches, as one pins perftest with `taskset`. The calling
+    /// thread stays pinned afterwards, so this is for a thread the tool owns (the CLI's).
+    public var pinThreads: Bool
 
     /// A configuration with perftest's defaults: 65536 bytes, 5000 iterations (1000 for latency).
     public init(
         operation: PerftestOperation, mode: PerftestMode, sizes: [Int] = [65536], iterations: Int? = nil,
         duration: Duration? = nil, queuePairs: Int = 1, onDemand: OnDemandMode = .none, prefetch: Bool = false,
-        cold: Bool = false, verify: Bool = false, mtu: PathMTU? = nil, transmitDepth: Int = 128, twoDevices: Bool = false
+        cold: Bool = false, verify: Bool = false, mtu: PathMTU? = nil, transmitDepth: Int = 128, twoDevices: Bool = false,
+        pinThreads: Bool = false
     ) {
         self.operation = operation
         self.mode = mode
@@ -69,6 +75,7 @@ public struct PerftestConfiguration: Sendable {
         self.mtu = mtu
         self.transmitDepth = transmitDepth
         self.twoDevices = twoDevices
+        self.pinThreads = pinThreads
     }
 
     /// The test's name as perftest spells it: `write_bw`, `read_lat`, …

@@ -9,7 +9,14 @@ public final class PerftestRunner {
     /// The transport name reported (`loopback`).
     public let transport = "loopback"
 
-    public init(_ configuration: PerftestConfiguration) { self.configuration = configuration }
+    /// The CPUs of the test thread and the engines when pinning (``PerftestConfiguration/pinThreads``).
+    private let placement: (test: Int, engine: Int)?
+
+    public init(_ configuration: PerftestConfiguration) {
+        self.configuration = configuration
+        let cpus = configuration.pinThreads ? Host.allowedCPUs : []
+        placement = cpus.count >= 2 ? (cpus[0], cpus[cpus.count - 1]) : nil
+    }
 
     /// Runs one message size and returns its report.
     /// - Throws: ``PerftestError`` for a failed completion or a failed verification set-up;
@@ -17,8 +24,9 @@ public final class PerftestRunner {
     public func run(size: Int) throws -> PerftestReport {
         let config = configuration
         let fabric = InProcessFabric.shared
-        let clientDevice = Device(name: "softroce0", link: fabric)
-        let serverDevice = config.twoDevices ? Device(name: "softroce1", link: fabric) : clientDevice
+        if let placement { try? Host.pinCurrentThread(toCPU: placement.test) }
+        let clientDevice = Device(name: "softroce0", link: fabric, engineCPU: placement?.engine)
+        let serverDevice = config.twoDevices ? Device(name: "softroce1", link: fabric, engineCPU: placement?.engine) : clientDevice
         defer {
             clientDevice.close()
             if config.twoDevices { serverDevice.close() }
@@ -46,6 +54,8 @@ public final class PerftestRunner {
                 _ = try pair.server.prefetch()
             }
         }
+        // Untimed and uncounted: statistics and kernel faults below are the measured run's.
+        try warmUp(pairs: pairs, size: size)
         let before = Self.counters(clientDevice, serverDevice, twoDevices: config.twoDevices)
         var report = PerftestReport(
             test: config.testName, transport: transport, onDemand: config.onDemand, bytes: size, iterations: config.iterations)
@@ -80,9 +90,7 @@ public final class PerftestRunner {
     ) throws -> (PerftestReport.Bandwidth, Int) {
         let config = configuration
         let operation = config.operation
-        let outstandingLimit = operation == .read || operation == .atomic ? 16 : config.transmitDepth
-        let depth = config.cold ? 1 : max(1, min(outstandingLimit, config.transmitDepth))
-        let signalEvery = max(1, min(100, depth / 2))
+        let (depth, signalEvery) = Self.bandwidthWindow(config)
         let iterations = config.duration == nil ? config.iterations : Int.max
         let deadline = config.duration.map { ContinuousClock.now + $0 }
         var posted = Array(repeating: 0, count: pairs.count)
@@ -103,7 +111,6 @@ public final class PerftestRunner {
                 receivesPosted[index] = initial
             }
         }
-        try warmUp(pairs: pairs, size: size, depth: depth, signalEvery: signalEvery)
         // One request per QP, re-posted with a new id: no allocation per post.
         var templates = pairs.map { request(operation, pair: $0, size: size, id: 0, signaled: false) }
         let start = ContinuousClock.now
@@ -182,20 +189,28 @@ public final class PerftestRunner {
         return (bandwidth, total / pairs.count)
     }
 
-    /// How long ``warmUp(pairs:size:depth:signalEvery:)`` runs, at least.
+    /// Outstanding requests per QP in a bandwidth run, and how often one is signaled.
+    private static func bandwidthWindow(_ config: PerftestConfiguration) -> (depth: Int, signalEvery: Int) {
+        let outstandingLimit = config.operation == .read || config.operation == .atomic ? 16 : config.transmitDepth
+        let depth = config.cold ? 1 : max(1, min(outstandingLimit, config.transmitDepth))
+        return (depth, max(1, min(100, depth / 2)))
+    }
+
+    /// How long ``warmUp(pairs:size:)`` runs, at least.
     static let warmUpDuration = Duration.milliseconds(2)
 
-    /// An untimed warm-up before a WRITE or READ bandwidth run (not `--cold`), as the memcpy
-    /// baseline gets one: the first messages of a process otherwise pay for waking the engine
-    /// thread from its sleep, first-touch faults and cold code, which is not bandwidth.
+    /// An untimed warm-up before a WRITE or READ bandwidth run, as the memcpy baseline gets one:
+    /// the first messages of a process otherwise pay for waking the engine thread from its
+    /// sleep, first-touch faults and cold code (the engine's first pass through its code maps
+    /// text pages), which is not bandwidth. With `--cold` every timed iteration still faults:
+    /// each one invalidates its target first.
     /// Posts like the timed loop for ``warmUpDuration`` and returns once every posted request
     /// completed, so nothing of it is left in the CQs. SEND and ATOMIC are not warmed up: they
     /// would consume receives or change the verified counter.
-    private func warmUp(
-        pairs: [(client: PerftestSide, server: PerftestSide)], size: Int, depth: Int, signalEvery: Int
-    ) throws {
+    private func warmUp(pairs: [(client: PerftestSide, server: PerftestSide)], size: Int) throws {
         let operation = configuration.operation
-        guard operation == .write || operation == .read, !configuration.cold else { return }
+        guard configuration.mode == .bandwidth, operation == .write || operation == .read else { return }
+        let (depth, signalEvery) = Self.bandwidthWindow(configuration)
         var completions: [WorkCompletion] = []
         completions.reserveCapacity(64)
         let end = ContinuousClock.now + Self.warmUpDuration

@@ -58,6 +58,9 @@ struct PerftestOptions: ParsableArguments {
     @Flag(name: .customLong("two-devices"), help: "Put the two sides on two device instances.")
     var twoDevices = false
 
+    @Flag(name: .customLong("no-pin"), help: "Let the scheduler place the test and engine threads (by default the test thread runs on the first allowed CPU and the device engine on the last).")
+    var noPin = false
+
     @Option(help: "Drop this fraction of packets (fault injection, 0...1).")
     var loss: Double?
 
@@ -97,7 +100,8 @@ struct PerftestOptions: ParsableArguments {
             operation: operation, mode: mode, sizes: sizes, iterations: iters,
             duration: duration.map { .milliseconds(Int64($0 * 1000)) }, queuePairs: queuePairs,
             onDemand: implicitODP ? .implicit : (odp ? .explicit : .none), prefetch: prefetch, cold: cold, verify: verify,
-            mtu: mtu.flatMap { PathMTU(bytes: $0) }, transmitDepth: txDepth, twoDevices: twoDevices)
+            mtu: mtu.flatMap { PathMTU(bytes: $0) }, transmitDepth: txDepth, twoDevices: twoDevices,
+            pinThreads: !noPin)
     }
 }
 

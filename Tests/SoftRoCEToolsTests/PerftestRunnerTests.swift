@@ -18,7 +18,10 @@ struct PerftestRunnerTests {
             #expect(bandwidth.averageMiBPerSecond > 0)
             #expect(bandwidth.peakMiBPerSecond >= bandwidth.averageMiBPerSecond)
             #expect(bandwidth.messageRateMpps > 0)
-            if onDemand == .explicit { #expect(report.pageFaults > 0) } else { #expect(report.pageFaults == 0) }
+            // WRITE and READ runs start with an untimed, uncounted warm-up whose first touches
+            // fault the ODP pages in: the measured run is warm. SEND and ATOMIC have none.
+            let warmedUp = operation == .write || operation == .read
+            if onDemand == .explicit && !warmedUp { #expect(report.pageFaults > 0) } else { #expect(report.pageFaults == 0) }
         }
     }
 
@@ -63,7 +66,7 @@ struct PerftestRunnerTests {
             #expect(report.prefetchedPages >= 2 * 8, "both 32 KiB buffers were prefetched")
             #expect(report.pageFaults == 0, "prefetched pages do not fault")
         } else {
-            #expect(report.pageFaults > 0)
+            #expect(report.pageFaults == 0, "the untimed warm-up faulted the pages in")
         }
     }
 

@@ -23,6 +23,18 @@ int c_softroce_thread_page_faults(uint64_t *minor, uint64_t *major);
 /// The calling thread's kernel thread id (gettid(2)).
 pid_t c_softroce_gettid(void);
 
+/// Touches `bytes` of the calling thread's stack below the current frame, so those stack pages
+/// are resident before a data path runs on the thread (no first-touch faults later).
+void c_softroce_prefault_stack(size_t bytes);
+
+/// Restricts the calling thread to CPU `cpu` (pthread_setaffinity_np with a one-CPU set; the
+/// CPU_SET macros are not importable). Returns 0 or an errno value.
+int c_softroce_pin_current_thread(int cpu);
+
+/// Writes the CPUs the calling thread may run on (sched_getaffinity), ascending, into `cpus`
+/// (at most `capacity`); returns how many, or -1 on error.
+int c_softroce_allowed_cpus(int *cpus, int capacity);
+
 /// Minor and major page faults thread `tid` of this process has taken, from
 /// /proc/self/task/<tid>/stat (fields minflt and majflt). Returns 0, or -1 with errno set.
 int c_softroce_task_page_faults(pid_t tid, uint64_t *minor, uint64_t *major);

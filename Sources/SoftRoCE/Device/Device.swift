@@ -36,9 +36,12 @@ public final class Device: Sendable, CustomStringConvertible {
     ///   - activeMTU: the port's active MTU (4096 on the in-process fabric; what RC QPs use when
     ///     the application does not set a path MTU is still 1024, as ibverbs requires one).
     ///   - faultThreads: threads of the page-fault workqueue.
+    ///   - engineCPU: pins the engine thread and the fault workqueue to this CPU (nil: the
+    ///     scheduler places them). Pinning keeps the data path's caches warm and off the CPU an
+    ///     application busy-polls; a CPU the process may not use leaves the threads unpinned.
     public init(
         name: String = "softroce0", link: any PacketLink = InProcessFabric.shared, activeMTU: PathMTU = .mtu4096,
-        faultThreads: Int = 1
+        faultThreads: Int = 1, engineCPU: Int? = nil
     ) {
         self.name = name
         self.link = link
@@ -57,8 +60,8 @@ public final class Device: Sendable, CustomStringConvertible {
         self.port = PortAttributes(
             number: 1, state: .active, maxMTU: .mtu4096, activeMTU: activeMTU, linkLayer: "Ethernet", gidTableLength: 1)
         self.memoryRegions = MemoryRegionTable(maxRegions: attributes.maxMemoryRegions)
-        self.engine = Engine()
-        self.faultWorkqueue = FaultWorkqueue(threads: faultThreads, statistics: statistics)
+        self.engine = Engine(cpu: engineCPU)
+        self.faultWorkqueue = FaultWorkqueue(threads: faultThreads, statistics: statistics, cpu: engineCPU)
         self.gid = link.assignGID()
         link.attach(self, at: gid)
     }

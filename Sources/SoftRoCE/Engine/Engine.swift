@@ -33,8 +33,12 @@ final class Engine: Sendable {
     private let threadID = Atomic<Int32>(0)
     private let faultsAtStart = Atomic<UInt64>(0)
 
-    init(spinDuration: Duration = .microseconds(200)) {
+    /// The CPU the engine thread is pinned to, if any.
+    let cpu: Int?
+
+    init(spinDuration: Duration = .microseconds(200), cpu: Int? = nil) {
         self.spinDuration = spinDuration
+        self.cpu = cpu
         DeviceThread.start("device engine") { [self] in run() }
     }
 
@@ -86,6 +90,9 @@ final class Engine: Sendable {
     }
 
     private func run() {
+        // A CPU the process may not use leaves the thread unpinned (the device still works).
+        if let cpu { try? Host.pinCurrentThread(toCPU: cpu) }
+        Host.prefaultCurrentStack()
         let start = Host.threadPageFaults()
         faultsAtStart.store(start.minor + start.major, ordering: .relaxed)
         threadID.store(Host.currentThreadID(), ordering: .releasing)

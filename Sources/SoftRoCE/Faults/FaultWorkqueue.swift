@@ -45,12 +45,18 @@ final class FaultWorkqueue: Sendable {
     /// resolution of a resident page.
     private static let spinNanoseconds: Int64 = 200_000
 
-    init(threads: Int, statistics: DeviceStatistics) {
+    /// Starts `threads` workers; with `cpu`, they are pinned to it (the engine's CPU: the engine
+    /// yields its core while it waits for a fault, so a worker there runs at once instead of
+    /// waiting for a time slice on a CPU the application busy-polls).
+    init(threads: Int, statistics: DeviceStatistics, cpu: Int? = nil) {
         self.threadCount = max(1, threads)
         self.statistics = statistics
         for _ in 0..<threadCount {
             exited.add()
-            DeviceThread.start("fault workqueue") { [self] in run() }
+            DeviceThread.start("fault workqueue") { [self] in
+                if let cpu { try? Host.pinCurrentThread(toCPU: cpu) }
+                run()
+            }
         }
     }
 

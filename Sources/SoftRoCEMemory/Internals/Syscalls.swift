@@ -103,6 +103,19 @@ enum HostMemory {
     /// The calling thread's kernel thread id.
     static func currentThreadID() -> Int32 { Int32(c_softroce_gettid()) }
 
+    static func pinCurrentThread(toCPU cpu: Int) -> Errno? {
+        let rc = c_softroce_pin_current_thread(Int32(clamping: cpu))
+        return rc == 0 ? nil : Errno(rawValue: rc)
+    }
+
+    static func prefaultStack(bytes: Int) { c_softroce_prefault_stack(bytes) }
+
+    static func allowedCPUs() -> [Int] {
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let count = c_softroce_allowed_cpus(&cpus, Int32(cpus.count))
+        return count > 0 ? cpus.prefix(Int(count)).map(Int.init) : []
+    }
+
     /// Minor and major page faults of thread `tid` of this process (`/proc/self/task/<tid>/stat`),
     /// nil when the thread is gone or the file cannot be read.
     @inline(never)
