@@ -56,7 +56,7 @@ public final class PerftestRunner {
         }
         // Untimed and uncounted: statistics and kernel faults below are the measured run's.
         try warmUp(pairs: pairs, size: size)
-        let before = Self.counters(clientDevice, serverDevice, twoDevices: config.twoDevices)
+        var before = Self.counters(clientDevice, serverDevice, twoDevices: config.twoDevices)
         var report = PerftestReport(
             test: config.testName, transport: transport, onDemand: config.onDemand, bytes: size, iterations: config.iterations)
         switch config.mode {
@@ -65,7 +65,9 @@ public final class PerftestRunner {
             report.bandwidth = bandwidth
             report.iterations = iterations
         case .latency:
-            let (latency, iterations) = try measureLatency(pair: pairs[0], size: size)
+            let (latency, iterations) = try measureLatency(pair: pairs[0], size: size) {
+                before = Self.counters(clientDevice, serverDevice, twoDevices: config.twoDevices)
+            }
             report.latency = latency
             report.iterations = iterations
         }
@@ -265,8 +267,17 @@ public final class PerftestRunner {
 
     // MARK: Latency
 
-    private func measureLatency(pair: (client: PerftestSide, server: PerftestSide), size: Int) throws -> (PerftestReport.Latency, Int) {
+    /// Untimed, uncounted iterations before a latency run: the first ones of a process pay for
+    /// cold code and first touches. (Each leaves a receive posted on both sides, as the timed
+    /// ones expect; an ATOMIC latency run's counter is not verified.)
+    static let latencyWarmUpIterations = 100
+
+    /// Measures round trips; `warmedUp` runs once the untimed warm-up iterations are done.
+    private func measureLatency(
+        pair: (client: PerftestSide, server: PerftestSide), size: Int, warmedUp: () -> Void
+    ) throws -> (PerftestReport.Latency, Int) {
         let config = configuration
+        let warmUp = Self.latencyWarmUpIterations
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var samples: [Double] = []
         let iterations = config.duration == nil ? config.iterations : Int.max
@@ -278,8 +289,11 @@ public final class PerftestRunner {
             try postReceive(server, size: size)
             try postReceive(client, size: size)
         }
-        var iteration = 0
+        // Iterations are numbered on from the warm-up's (a WRITE's marker byte must change).
+        var iteration = -warmUp
+        if warmUp == 0 { warmedUp() }
         while iteration < iterations {
+            if iteration == 0 && warmUp > 0 { warmedUp() }
             if let deadline, ContinuousClock.now >= deadline { break }
             if config.cold {
                 if config.operation == .write && size > 0 {
@@ -297,29 +311,29 @@ public final class PerftestRunner {
             case .write where size > 0:
                 // perftest write_lat: each side writes its first half into the peer's second half
                 // and polls the last byte of its own second half.
-                let marker = UInt8(truncatingIfNeeded: iteration % 255 + 1)
+                let marker = UInt8(truncatingIfNeeded: (iteration + warmUp) % 255 + 1)
                 client.buffer[size - 1] = marker
-                try client.queuePair.postSend(request(.write, pair: (client, server), size: size, id: UInt64(iteration), signaled: true, remoteOffset: size))
+                try client.queuePair.postSend(request(.write, pair: (client, server), size: size, id: UInt64(truncatingIfNeeded: iteration), signaled: true, remoteOffset: size))
                 while server.buffer.loadAcquiring(at: 2 * size - 1) != marker {}
                 server.buffer[size - 1] = marker
-                try server.queuePair.postSend(request(.write, pair: (server, client), size: size, id: UInt64(iteration), signaled: true, remoteOffset: size))
+                try server.queuePair.postSend(request(.write, pair: (server, client), size: size, id: UInt64(truncatingIfNeeded: iteration), signaled: true, remoteOffset: size))
                 while client.buffer.loadAcquiring(at: 2 * size - 1) != marker {}
-                record(Self.seconds(ContinuousClock.now - start) / 2, &histogram, &samples)
+                if iteration >= 0 { record(Self.seconds(ContinuousClock.now - start) / 2, &histogram, &samples) }
                 try drain(client.completionQueue, into: &completions, count: 1)
                 try drain(server.completionQueue, into: &completions, count: 1)
             case .send:
-                try client.queuePair.postSend(request(.send, pair: (client, server), size: size, id: UInt64(iteration), signaled: true))
+                try client.queuePair.postSend(request(.send, pair: (client, server), size: size, id: UInt64(truncatingIfNeeded: iteration), signaled: true))
                 try drain(server.completionQueue, into: &completions, count: 1)
                 try postReceive(server, size: size)
-                try server.queuePair.postSend(request(.send, pair: (server, client), size: size, id: UInt64(iteration), signaled: true))
+                try server.queuePair.postSend(request(.send, pair: (server, client), size: size, id: UInt64(truncatingIfNeeded: iteration), signaled: true))
                 try drain(client.completionQueue, into: &completions, count: 2)
                 try drain(server.completionQueue, into: &completions, count: 1)
                 try postReceive(client, size: size)
-                record(Self.seconds(ContinuousClock.now - start) / 2, &histogram, &samples)
+                if iteration >= 0 { record(Self.seconds(ContinuousClock.now - start) / 2, &histogram, &samples) }
             default:
-                try client.queuePair.postSend(request(config.operation, pair: (client, server), size: size, id: UInt64(iteration), signaled: true))
+                try client.queuePair.postSend(request(config.operation, pair: (client, server), size: size, id: UInt64(truncatingIfNeeded: iteration), signaled: true))
                 try drain(client.completionQueue, into: &completions, count: 1)
-                record(Self.seconds(ContinuousClock.now - start), &histogram, &samples)
+                if iteration >= 0 { record(Self.seconds(ContinuousClock.now - start), &histogram, &samples) }
             }
             iteration += 1
         }

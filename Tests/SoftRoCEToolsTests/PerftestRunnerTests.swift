@@ -39,6 +39,16 @@ struct PerftestRunnerTests {
         #expect(latency.maximum >= latency.p999 - 0.01 * latency.p999)
     }
 
+    @Test("a latency run's untimed warm-up is not in its samples or statistics", arguments: [PerftestOperation.write, .send])
+    func latencyWarmUp(operation: PerftestOperation) throws {
+        let configuration = PerftestConfiguration(
+            operation: operation, mode: .latency, sizes: [4096], iterations: 50, onDemand: .explicit, verify: true)
+        let report = try PerftestRunner(configuration).run(size: 4096)
+        #expect(report.iterations == 50, "the warm-up round trips are not samples")
+        #expect(report.verified == true)
+        #expect(report.pageFaults == 0, "the warm-up faulted the ODP pages in; the timed run is warm")
+    }
+
     @Test("--cold makes every iteration fault the pages the device writes", arguments: [PerftestOperation.write, .read])
     func cold(operation: PerftestOperation) throws {
         let configuration = PerftestConfiguration(

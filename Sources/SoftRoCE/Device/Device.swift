@@ -60,8 +60,8 @@ public final class Device: Sendable, CustomStringConvertible {
         self.port = PortAttributes(
             number: 1, state: .active, maxMTU: .mtu4096, activeMTU: activeMTU, linkLayer: "Ethernet", gidTableLength: 1)
         self.memoryRegions = MemoryRegionTable(maxRegions: attributes.maxMemoryRegions)
-        self.engine = Engine(cpu: engineCPU)
         self.faultWorkqueue = FaultWorkqueue(threads: faultThreads, statistics: statistics, cpu: engineCPU)
+        self.engine = Engine(faults: faultWorkqueue, cpu: engineCPU)
         self.gid = link.assignGID()
         link.attach(self, at: gid)
     }

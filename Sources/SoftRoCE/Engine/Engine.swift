@@ -33,11 +33,19 @@ final class Engine: Sendable {
     private let threadID = Atomic<Int32>(0)
     private let faultsAtStart = Atomic<UInt64>(0)
 
+    /// How long the thread polls before sleeping while the device's fault workqueue is busy:
+    /// long enough for a fault of a few pages to come back without a wake-up, short enough not
+    /// to take a shared core from a worker populating many pages.
+    let faultSpinDuration: Duration
     /// The CPU the engine thread is pinned to, if any.
     let cpu: Int?
+    /// The device's fault workqueue (its busy state shortens the idle poll).
+    private let faults: FaultWorkqueue
 
-    init(spinDuration: Duration = .microseconds(200), cpu: Int? = nil) {
+    init(faults: FaultWorkqueue, spinDuration: Duration = .microseconds(200), faultSpinDuration: Duration = .microseconds(20), cpu: Int? = nil) {
+        self.faults = faults
         self.spinDuration = spinDuration
+        self.faultSpinDuration = faultSpinDuration
         self.cpu = cpu
         DeviceThread.start("device engine") { [self] in run() }
     }
@@ -124,7 +132,7 @@ final class Engine: Sendable {
             }
             if didWork {
                 lastWork = now
-            } else if now - lastWork >= spinDuration {
+            } else if now - lastWork >= (faults.isBusy ? faultSpinDuration : spinDuration) {
                 sleepUntilWork(or: timers.nextDeadline, seenDoorbell: seenDoorbell, seenTimerChange: timers.seenChange)
                 lastWork = MonotonicInstant.now
             } else {

@@ -34,6 +34,8 @@ final class FaultWorkqueue: Sendable {
     }
     private let queue = LockedValue(Queue())
     private let queued = Atomic<Int>(0)
+    /// Work submitted and not yet finished (queued or running).
+    private let inFlight = Atomic<Int>(0)
     private let wakeup = ConditionLock(value: 0)
     private let exited = PendingCount()
     private let threadCount: Int
@@ -65,6 +67,7 @@ final class FaultWorkqueue: Sendable {
     func submit(_ work: Work) {
         work.region.faultsPending.add()
         queue.withLockedValue { $0.items.append(work) }
+        inFlight.add(1, ordering: .relaxed)
         queued.add(1, ordering: .releasing)
         wakeup.lock()
         wakeup.unlock(withValue: 1)
@@ -125,8 +128,15 @@ final class FaultWorkqueue: Sendable {
         }
     }
 
+    /// Whether work is queued or running: the engine then polls only briefly before it sleeps,
+    /// leaving the core to the worker (both may share one) for a resolution that takes long.
+    var isBusy: Bool { inFlight.load(ordering: .relaxed) > 0 }
+
     private func perform(_ work: Work) {
-        defer { work.region.faultsPending.remove() }
+        defer {
+            work.region.faultsPending.remove()
+            inFlight.subtract(1, ordering: .relaxed)
+        }
         switch work {
         case .pageFault(let qp, let request):
             guard qp.faultHandler.isEnabled else {
