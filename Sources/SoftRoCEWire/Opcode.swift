@@ -9,6 +9,7 @@ public struct Opcode: RawRepresentable, Hashable, Sendable {
     public var rawValue: UInt8
 
     /// Wraps an opcode byte; any value is accepted.
+    @inlinable
     public init(rawValue: UInt8) {
         self.rawValue = rawValue
     }
@@ -16,58 +17,58 @@ public struct Opcode: RawRepresentable, Hashable, Sendable {
     // MARK: RC (transport 0b000)
 
     /// RC SEND First (0x00).
-    public static let rcSendFirst = Opcode(rawValue: 0x00)
+    @inlinable public static var rcSendFirst: Opcode { Opcode(rawValue: 0x00) }
     /// RC SEND Middle (0x01).
-    public static let rcSendMiddle = Opcode(rawValue: 0x01)
+    @inlinable public static var rcSendMiddle: Opcode { Opcode(rawValue: 0x01) }
     /// RC SEND Last (0x02).
-    public static let rcSendLast = Opcode(rawValue: 0x02)
+    @inlinable public static var rcSendLast: Opcode { Opcode(rawValue: 0x02) }
     /// RC SEND Last with Immediate (0x03): carries an ImmDt.
-    public static let rcSendLastWithImmediate = Opcode(rawValue: 0x03)
+    @inlinable public static var rcSendLastWithImmediate: Opcode { Opcode(rawValue: 0x03) }
     /// RC SEND Only (0x04).
-    public static let rcSendOnly = Opcode(rawValue: 0x04)
+    @inlinable public static var rcSendOnly: Opcode { Opcode(rawValue: 0x04) }
     /// RC SEND Only with Immediate (0x05): carries an ImmDt.
-    public static let rcSendOnlyWithImmediate = Opcode(rawValue: 0x05)
+    @inlinable public static var rcSendOnlyWithImmediate: Opcode { Opcode(rawValue: 0x05) }
     /// RC RDMA WRITE First (0x06): carries a RETH.
-    public static let rcRDMAWriteFirst = Opcode(rawValue: 0x06)
+    @inlinable public static var rcRDMAWriteFirst: Opcode { Opcode(rawValue: 0x06) }
     /// RC RDMA WRITE Middle (0x07).
-    public static let rcRDMAWriteMiddle = Opcode(rawValue: 0x07)
+    @inlinable public static var rcRDMAWriteMiddle: Opcode { Opcode(rawValue: 0x07) }
     /// RC RDMA WRITE Last (0x08).
-    public static let rcRDMAWriteLast = Opcode(rawValue: 0x08)
+    @inlinable public static var rcRDMAWriteLast: Opcode { Opcode(rawValue: 0x08) }
     /// RC RDMA WRITE Last with Immediate (0x09): carries an ImmDt.
-    public static let rcRDMAWriteLastWithImmediate = Opcode(rawValue: 0x09)
+    @inlinable public static var rcRDMAWriteLastWithImmediate: Opcode { Opcode(rawValue: 0x09) }
     /// RC RDMA WRITE Only (0x0A): carries a RETH.
-    public static let rcRDMAWriteOnly = Opcode(rawValue: 0x0A)
+    @inlinable public static var rcRDMAWriteOnly: Opcode { Opcode(rawValue: 0x0A) }
     /// RC RDMA WRITE Only with Immediate (0x0B): carries a RETH and an ImmDt.
-    public static let rcRDMAWriteOnlyWithImmediate = Opcode(rawValue: 0x0B)
+    @inlinable public static var rcRDMAWriteOnlyWithImmediate: Opcode { Opcode(rawValue: 0x0B) }
     /// RC RDMA READ Request (0x0C): carries a RETH, no payload.
-    public static let rcRDMAReadRequest = Opcode(rawValue: 0x0C)
+    @inlinable public static var rcRDMAReadRequest: Opcode { Opcode(rawValue: 0x0C) }
     /// RC RDMA READ Response First (0x0D): carries an AETH.
-    public static let rcRDMAReadResponseFirst = Opcode(rawValue: 0x0D)
+    @inlinable public static var rcRDMAReadResponseFirst: Opcode { Opcode(rawValue: 0x0D) }
     /// RC RDMA READ Response Middle (0x0E).
-    public static let rcRDMAReadResponseMiddle = Opcode(rawValue: 0x0E)
+    @inlinable public static var rcRDMAReadResponseMiddle: Opcode { Opcode(rawValue: 0x0E) }
     /// RC RDMA READ Response Last (0x0F): carries an AETH.
-    public static let rcRDMAReadResponseLast = Opcode(rawValue: 0x0F)
+    @inlinable public static var rcRDMAReadResponseLast: Opcode { Opcode(rawValue: 0x0F) }
     /// RC RDMA READ Response Only (0x10): carries an AETH.
-    public static let rcRDMAReadResponseOnly = Opcode(rawValue: 0x10)
+    @inlinable public static var rcRDMAReadResponseOnly: Opcode { Opcode(rawValue: 0x10) }
     /// RC Acknowledge (0x11): carries an AETH, no payload.
-    public static let rcAcknowledge = Opcode(rawValue: 0x11)
+    @inlinable public static var rcAcknowledge: Opcode { Opcode(rawValue: 0x11) }
     /// RC ATOMIC Acknowledge (0x12): carries an AETH and an AtomicAckETH, no payload.
-    public static let rcAtomicAcknowledge = Opcode(rawValue: 0x12)
+    @inlinable public static var rcAtomicAcknowledge: Opcode { Opcode(rawValue: 0x12) }
     /// RC CmpSwap (0x13): carries an AtomicETH, no payload.
-    public static let rcCompareSwap = Opcode(rawValue: 0x13)
+    @inlinable public static var rcCompareSwap: Opcode { Opcode(rawValue: 0x13) }
     /// RC FetchAdd (0x14): carries an AtomicETH, no payload.
-    public static let rcFetchAdd = Opcode(rawValue: 0x14)
+    @inlinable public static var rcFetchAdd: Opcode { Opcode(rawValue: 0x14) }
     /// RC SEND Last with Invalidate (0x16): carries an IETH.
-    public static let rcSendLastWithInvalidate = Opcode(rawValue: 0x16)
+    @inlinable public static var rcSendLastWithInvalidate: Opcode { Opcode(rawValue: 0x16) }
     /// RC SEND Only with Invalidate (0x17): carries an IETH.
-    public static let rcSendOnlyWithInvalidate = Opcode(rawValue: 0x17)
+    @inlinable public static var rcSendOnlyWithInvalidate: Opcode { Opcode(rawValue: 0x17) }
 
     // MARK: UD (transport 0b011)
 
     /// UD SEND Only (0x64): carries a DETH.
-    public static let udSendOnly = Opcode(rawValue: 0x64)
+    @inlinable public static var udSendOnly: Opcode { Opcode(rawValue: 0x64) }
     /// UD SEND Only with Immediate (0x65): carries a DETH and an ImmDt.
-    public static let udSendOnlyWithImmediate = Opcode(rawValue: 0x65)
+    @inlinable public static var udSendOnlyWithImmediate: Opcode { Opcode(rawValue: 0x65) }
 
     /// Every opcode this codec supports, in opcode order.
     public static let allSupported: [Opcode] = [

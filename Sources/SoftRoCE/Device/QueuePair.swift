@@ -90,7 +90,7 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
         guard state == .readyToSend || state == .sendQueueDrained || state == .sendQueueError || state == .error else {
             throw VerbsError(.invalidState, "post_send needs RTS (the QP is \(state))")
         }
-        var wqe = SendWQE(request: request, signaled: signalsAll || request.flags.contains(.signaled))
+        var inlineData: [UInt8]?
         if request.flags.contains(.inline) {
             var data: [UInt8] = []
             data.reserveCapacity(Int(request.totalLength))
@@ -101,8 +101,10 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
                     throw VerbsError(.invalidAttributeValue, "inline data at 0x\(String(sge.address, radix: 16)) is not readable")
                 }
             }
-            wqe.inlineData = data
+            inlineData = data
         }
+        // Built once and moved into the inbox (a WQE copy retains its arrays).
+        let wqe = SendWQE(request: request, signaled: signalsAll || request.flags.contains(.signaled), inlineData: inlineData)
         guard sendInbox.post(wqe) else {
             throw VerbsError(.sendQueueFull, "send queue full (\(capabilities.maxSendWR) WRs)")
         }

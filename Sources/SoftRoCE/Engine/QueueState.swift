@@ -47,8 +47,8 @@ struct SendSide: Sendable {
     var outstandingReadAtomic: Int {
         var count = 0
         for offset in 0..<queue.cursor {
-            let wqe = queue[offset]
-            if wqe.isReadOrAtomic && wqe.started && wqe.status == nil { count += 1 }
+            let wqe = queue.address(of: offset)  // stored fields only: no copy of the WQE
+            if wqe.pointee.opcode.isReadOrAtomic && wqe.pointee.started && wqe.pointee.status == nil { count += 1 }
         }
         return count
     }

@@ -31,19 +31,20 @@ struct SendWQE {
     /// A number unique within the QP, given at post time: names the WQE a page fault stalls at.
     var serial: UInt64 = 0
 
-    init(request: SendWorkRequest, signaled: Bool) {
+    init(request: SendWorkRequest, signaled: Bool, inlineData: [UInt8]? = nil) {
         self.request = request
         self.opcode = request.opcode
         self.signaled = signaled
+        self.inlineData = inlineData
     }
 
     var length: Int { inlineData?.count ?? Int(request.totalLength) }
     @inline(__always)
     var lastPSN: SoftRoCEWire.PacketSequenceNumber { firstPSN + (psnCount - 1) }
-    // Inlined, as are the opcode tests: a WQE read in place in the send queue is copied (its
-    // arrays retained) around any call that is not.
+    /// (On a WQE in the ring, test `opcode.isReadOrAtomic` instead: any computed property of a
+    /// WQE read in place copies the whole WQE, retaining its arrays; stored fields do not.)
     @inline(__always)
-    var isReadOrAtomic: Bool { opcode == .rdmaRead || opcode.isAtomic }
+    var isReadOrAtomic: Bool { opcode.isReadOrAtomic }
 
     /// Whether `psn` lies in this WQE's PSN range.
     @inline(__always)

@@ -34,6 +34,9 @@ public struct SendWorkRequest: Hashable, Sendable {
         /// Whether the opcode is an atomic.
         @inline(__always)
         public var isAtomic: Bool { self == .atomicCompareAndSwap || self == .atomicFetchAndAdd }
+        /// Whether the opcode is an RDMA READ or an atomic (its response carries data back).
+        @inline(__always)
+        public var isReadOrAtomic: Bool { self == .rdmaRead || isAtomic }
         /// Whether the opcode may carry its payload inline (SENDs and RDMA WRITEs).
         public var supportsInline: Bool { self.rawValue <= Self.sendWithImmediate.rawValue }
 
