@@ -155,12 +155,10 @@ extension QueuePair {
     private func buildRun(_ wqe: inout SendWQE, offset: Int, side: inout SendSide, into pending: inout PendingTransmit) {
         let request = wqe.request
         let mtu = side.path.mtu
-        let path = side.path
-        var bth = BTH(opcode: .rcSendOnly, destinationQueuePair: path.destinationQP, psn: wqe.firstPSN)
+        var bth = BTH(opcode: .rcSendOnly, destinationQueuePair: side.path.destinationQP, psn: wqe.firstPSN)
         bth.solicitedEvent = request.flags.contains(.solicited)
         var headers = TransportHeaders(bth: bth)
-        pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
-        pending.destination = type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : path.destinationGID
+        pending.destination = type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : side.path.destinationGID
         pending.firstPSN = wqe.firstPSN
         pending.serial = wqe.serial
         pending.pieces = MemoryPieces()
@@ -208,7 +206,7 @@ extension QueuePair {
         if type == .ud {
             headers.bth.opcode = withImmediate ? .udSendOnlyWithImmediate : .udSendOnly
             let remoteQKey = request.datagram?.remoteQKey.rawValue ?? 0
-            headers.deth = DETH(queueKey: remoteQKey & 0x8000_0000 != 0 ? path.qkey : remoteQKey, sourceQueuePair: number)
+            headers.deth = DETH(queueKey: remoteQKey & 0x8000_0000 != 0 ? side.path.qkey : remoteQKey, sourceQueuePair: number)
             headers.bth.destinationQueuePair = request.datagram?.remoteQPNumber ?? QueuePairNumber(rawValue: 0)
         } else {
             headers.bth.opcode = Opcode.forRun(write: isWrite, begins: begins, ends: ends, single: packets == 1, immediate: withImmediate)
