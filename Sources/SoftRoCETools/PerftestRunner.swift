@@ -201,18 +201,19 @@ public final class PerftestRunner {
     /// How long ``warmUp(pairs:size:)`` runs, at least.
     static let warmUpDuration = Duration.milliseconds(2)
 
-    /// An untimed warm-up before a WRITE or READ bandwidth run, as the memcpy baseline gets one:
+    /// An untimed warm-up before a WRITE, READ or SEND bandwidth run, as the memcpy baseline gets one:
     /// the first messages of a process otherwise pay for waking the engine thread from its
     /// sleep, first-touch faults and cold code (the engine's first pass through its code maps
     /// text pages), which is not bandwidth. With `--cold` every timed iteration still faults:
     /// each one invalidates its target first.
     /// Posts like the timed loop for ``warmUpDuration`` and returns once every posted request
-    /// completed, so nothing of it is left in the CQs. SEND and ATOMIC are not warmed up: they
-    /// would consume receives or change the verified counter.
+    /// completed (and, for SEND, every receive it posted was consumed), so nothing of it is left
+    /// in the queues. ATOMIC is not warmed up: it would change the verified counter.
     private func warmUp(pairs: [(client: PerftestSide, server: PerftestSide)], size: Int) throws {
         let operation = configuration.operation
-        guard configuration.mode == .bandwidth, operation == .write || operation == .read else { return }
+        guard configuration.mode == .bandwidth, operation != .atomic else { return }
         let (depth, signalEvery) = Self.bandwidthWindow(configuration)
+        let sharedQueue = { (pair: (client: PerftestSide, server: PerftestSide)) in pair.server.completionQueue === pair.client.completionQueue }
         var completions: [WorkCompletion] = []
         completions.reserveCapacity(64)
         let end = ContinuousClock.now + Self.warmUpDuration
@@ -221,12 +222,14 @@ public final class PerftestRunner {
             var posted = 0
             var completed = 0
             var posting = true
-            while posting || completed < posted {
+            var received = 0
+            while posting || completed < posted || (operation == .send && received < posted) {
                 // Stop only after a signaled request, so the last completion covers everything.
                 if posting && posted % signalEvery == 0 && posted > 0 && ContinuousClock.now >= end { posting = false }
                 while posting && posted - completed < depth {
                     template.id = UInt64(posted)
                     template.flags = (posted + 1) % signalEvery == 0 ? .signaled : []
+                    if operation == .send { try postReceive(pair.server, size: size) }
                     try pair.client.queuePair.postSend(template)
                     posted += 1
                     if posted % signalEvery == 0 { break }
@@ -236,7 +239,14 @@ public final class PerftestRunner {
                     guard completion.status == .success else {
                         throw PerftestError("warm-up completion \(completion.wrID) failed: \(completion.status)")
                     }
-                    completed = max(completed, Int(completion.wrID) + 1)
+                    if completion.opcode.isReceive { received += 1 } else { completed = max(completed, Int(completion.wrID) + 1) }
+                }
+                if operation == .send && !sharedQueue(pair) {
+                    let count = pair.server.completionQueue.poll(into: &completions, maxEntries: 64)
+                    for completion in completions.prefix(count) {
+                        guard completion.status == .success else { throw PerftestError("warm-up receive failed: \(completion.status)") }
+                        received += 1
+                    }
                 }
             }
         }
