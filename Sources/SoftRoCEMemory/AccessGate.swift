@@ -50,6 +50,18 @@ final class AccessGate: Sendable {
         }
     }
 
+    /// Runs `body` in a read-side section of the umem whose release flag is `released`, unless
+    /// the umem was released (`.released`, with `address`): the frame of every device access.
+    @inline(__always)
+    func section<R>(
+        unlessReleased released: borrowing Synchronization.Atomic<Bool>, address: UInt64, _ body: () throws(MemoryError) -> R
+    ) throws(MemoryError) -> R {
+        let token = enter()
+        defer { exit(token) }
+        if released.load(ordering: .acquiring) { throw MemoryError(.released, address: address) }
+        return try body()
+    }
+
     /// Waits until every read-side section that began before this call has ended.
     func synchronize() {
         writers.withLock {

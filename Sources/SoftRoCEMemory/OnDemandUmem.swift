@@ -96,14 +96,13 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
         _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) -> Void
     ) throws(MemoryError) -> PageFault? {
         try validate(range, access)
-        let token = gate.enter()
-        defer { gate.exit(token) }
-        if isReleasedFlag.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
-        if !range.isEmpty, let missing = table.firstPageLacking(pages(of: range), bits: access.entryBits) {
-            return PageFault(address: address(ofPage: missing), access: access, range: range)
+        return try gate.section(unlessReleased: isReleasedFlag, address: range.lowerBound) { () throws(MemoryError) -> PageFault? in
+            if !range.isEmpty, let missing = table.firstPageLacking(pages(of: range), bits: access.entryBits) {
+                return PageFault(address: address(ofPage: missing), access: access, range: range)
+            }
+            body(MappedBytes(base: pointer(range.lowerBound), count: range.count))
+            return nil
         }
-        body(MappedBytes(base: pointer(range.lowerBound), count: range.count))
-        return nil
     }
 
     public func withBytes<R>(

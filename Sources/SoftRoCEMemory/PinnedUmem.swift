@@ -60,21 +60,19 @@ public final class PinnedUmem: Umem, Sendable {
     public func withBytes<R>(
         _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) throws -> R
     ) throws -> R {
-        try validate(range, access)
-        let token = gate.enter()
-        defer { gate.exit(token) }
-        if released.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
-        return try body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
+        switch try self.access(range, access: access, body) {
+        case .completed(let result): return result
+        case .pageFault(let fault): preconditionFailure("pinned memory reported a page fault at \(fault.address)")
+        }
     }
 
     public func accessIfMapped(
         _ range: Range<UInt64>, access: PageAccess, _ body: (MappedBytes) -> Void
     ) throws(MemoryError) -> PageFault? {
         try validate(range, access)
-        let token = gate.enter()
-        defer { gate.exit(token) }
-        if released.load(ordering: .acquiring) { throw MemoryError(.released, address: range.lowerBound) }
-        body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
+        try gate.section(unlessReleased: released, address: range.lowerBound) { () throws(MemoryError) in
+            body(MappedBytes(base: UnsafeMutableRawPointer(bitPattern: UInt(range.lowerBound)), count: range.count))
+        }
         return nil
     }
 }
