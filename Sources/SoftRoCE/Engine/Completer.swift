@@ -160,19 +160,19 @@ extension QueuePair {
         // Every WQE, not only those before the cursor: after a rewind the cursor may sit before
         // WQEs the responder already executed.
         for offset in 0..<side.queue.count {
-            // Plain fields read in place into locals: copying a WQE retains its arrays.
-            let wqe = side.queue.address(of: offset)
-            if wqe.pointee.status != nil { continue }
-            let started = wqe.pointee.started, firstPSN = wqe.pointee.firstPSN, psnCount = wqe.pointee.psnCount
+            // Stored fields read in place into locals: copying a WQE retains its arrays.
+            if side.queue[offset].status != nil { continue }
+            let started = side.queue[offset].started, firstPSN = side.queue[offset].firstPSN
+            let psnCount = side.queue[offset].psnCount
             guard started, !psn.precedes(firstPSN + (psnCount - 1)) else { break }
-            if wqe.pointee.opcode.isReadOrAtomic {
+            if side.queue[offset].opcode.isReadOrAtomic {
                 // Acknowledged only up to the READ/ATOMIC whose response went missing.
-                let packetsReceived = wqe.pointee.packetsReceived
+                let packetsReceived = side.queue[offset].packetsReceived
                 if side.lastAckedPSN.precedes(firstPSN - 1) { side.lastAckedPSN = firstPSN - 1 }
                 retry(&side, from: offset, psn: firstPSN + packetsReceived)
                 return
             }
-            wqe.pointee.status = .success
+            side.queue[offset].status = .success
             progressed = true
         }
         if progressed || side.lastAckedPSN.precedes(psn) { advanceAcknowledged(to: psn, side: &side) }

@@ -47,8 +47,8 @@ struct SendSide: Sendable {
     var outstandingReadAtomic: Int {
         var count = 0
         for offset in 0..<queue.cursor {
-            let wqe = queue.address(of: offset)  // stored fields only: no copy of the WQE
-            if wqe.pointee.opcode.isReadOrAtomic && wqe.pointee.started && wqe.pointee.status == nil { count += 1 }
+            // Stored fields only: reading them in place copies no WQE.
+            if queue[offset].opcode.isReadOrAtomic && queue[offset].started && queue[offset].status == nil { count += 1 }
         }
         return count
     }

@@ -67,8 +67,8 @@ struct SendWQE {
 /// the requester works on (head ≤ cursor ≤ tail, as offsets from head).
 ///
 /// The WQEs live in raw memory the queue owns, initialised exactly in `head..<head + count`
-/// (minus a slot taken with ``take(at:)``), and are reached in place: reading or changing a field
-/// copies no WQE (a copy retains its arrays) and touches no `Optional` wrapper. A reference type
+/// (minus a slot taken with ``take(at:)``), and are reached in place: reading or changing a stored
+/// field copies no WQE (a copy retains its arrays) and touches no `Optional` wrapper. A reference type
 /// so the ring is never copied along with the state that holds it; only the send-side lock's
 /// holder uses it.
 final class SendQueue: @unchecked Sendable {
@@ -112,16 +112,12 @@ final class SendQueue: @unchecked Sendable {
         return nil
     }
 
-    /// The WQE at `offset` from the head, accessed in place.
+    /// The WQE at `offset` from the head, accessed in place (stored fields; a computed property
+    /// of the WQE copies it, see ``SendWQE/isReadOrAtomic``).
     subscript(offset: Int) -> SendWQE {
         _read { yield slots[slot(offset)] }
         _modify { yield &slots[slot(offset)] }
     }
-
-    /// Where the WQE at `offset` lives, for reading fields without copying the WQE (valid until
-    /// the queue changes).
-    @inline(__always)
-    func address(of offset: Int) -> UnsafeMutablePointer<SendWQE> { slots + slot(offset) }
 
     /// Moves the WQE at `offset` out of the ring, to be worked on while the ring is changed too;
     /// ``put(_:at:)`` moves it back. The slot must not be used in between.
