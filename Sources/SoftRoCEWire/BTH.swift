@@ -20,20 +20,20 @@ public struct BTH: Hashable, Sendable {
     public var solicitedEvent: Bool
     /// MigReq: the path migration state (1 = migrated); rxe always sends 0.
     public var migrationRequest: Bool
-    private var storedPadCount: UInt8
-    private var storedTransportVersion: UInt8
+    @usableFromInline var storedPadCount: UInt8
+    @usableFromInline var storedTransportVersion: UInt8
     /// The partition key; 0xFFFF on RoCEv2.
     public var partitionKey: PartitionKey
     /// FECN: forward explicit congestion notification.
     public var forwardCongestion: Bool
     /// BECN: backward explicit congestion notification.
     public var backwardCongestion: Bool
-    private var storedReserved6: UInt8
+    @usableFromInline var storedReserved6: UInt8
     /// The destination queue pair.
     public var destinationQueuePair: QueuePairNumber
     /// AckReq: the requester asks for an acknowledgement of this packet.
     public var acknowledgeRequest: Bool
-    private var storedReserved7: UInt8
+    @usableFromInline var storedReserved7: UInt8
     /// The packet sequence number.
     public var psn: PacketSequenceNumber
 
@@ -66,6 +66,7 @@ public struct BTH: Hashable, Sendable {
     /// - Parameters:
     ///   - padCount: pad bytes after the payload (0-3); ``RoCEPacket/encode(headers:payload:network:into:)``
     ///     overwrites it from the payload length.
+    @inlinable
     public init(
         opcode: Opcode,
         destinationQueuePair: QueuePairNumber,

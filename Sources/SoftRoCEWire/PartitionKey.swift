@@ -6,12 +6,13 @@ public struct PartitionKey: RawRepresentable, Hashable, Sendable, ExpressibleByI
     CustomStringConvertible
 {
     /// The default partition, full membership: 0xFFFF.
-    public static let `default` = PartitionKey(rawValue: 0xFFFF)
+    @inlinable public static var `default`: PartitionKey { PartitionKey(rawValue: 0xFFFF) }
 
     /// The key as it appears on the wire.
     public var rawValue: UInt16
 
     /// Wraps a key; any value is accepted.
+    @inlinable
     public init(rawValue: UInt16) {
         self.rawValue = rawValue
     }

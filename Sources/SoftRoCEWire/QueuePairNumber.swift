@@ -5,20 +5,22 @@ public struct QueuePairNumber: RawRepresentable, Hashable, Sendable, Expressible
     CustomStringConvertible
 {
     /// The mask of the 24 significant bits.
-    public static let mask: UInt32 = 0x00FF_FFFF
+    @inlinable public static var mask: UInt32 { 0x00FF_FFFF }
 
     /// QP1, the General Services Interface QP that carries connection management MADs.
-    public static let generalServices = QueuePairNumber(rawValue: 1)
+    @inlinable public static var generalServices: QueuePairNumber { QueuePairNumber(rawValue: 1) }
 
     /// The number, always below 2^24.
     public let rawValue: UInt32
 
     /// Wraps `rawValue`, keeping only its low 24 bits.
+    @inlinable
     public init(rawValue: UInt32) {
         self.rawValue = rawValue & Self.mask
     }
 
     /// Wraps a literal, keeping only its low 24 bits.
+    @inlinable
     public init(integerLiteral value: UInt32) {
         self.init(rawValue: value)
     }

@@ -21,6 +21,7 @@ public struct TransportHeaders: Hashable, Sendable {
     public var ieth: IETH?
 
     /// Creates the headers of a packet.
+    @inlinable
     public init(
         bth: BTH,
         deth: DETH? = nil,
@@ -42,7 +43,7 @@ public struct TransportHeaders: Hashable, Sendable {
     }
 
     /// The opcode, from the BTH.
-    public var opcode: Opcode { bth.opcode }
+    @inlinable public var opcode: Opcode { bth.opcode }
 
     /// The extension headers that are present.
     public var presentExtensionHeaders: ExtensionHeaders {
