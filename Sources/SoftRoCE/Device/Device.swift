@@ -23,8 +23,7 @@ public final class Device: Sendable, CustomStringConvertible {
     let faultWorkqueue: FaultWorkqueue
     let memoryRegions: MemoryRegionTable
     let statistics = DeviceStatistics()
-    private let queuePairs = LockedValue([UInt32: QueuePair]())
-    private let nextQueuePairNumber = Atomic<UInt32>(17)
+    private let queuePairs = QueuePairTable()
     private let nextHandle = Atomic<UInt32>(1)
     private let closed = Atomic<Bool>(false)
 
@@ -72,7 +71,7 @@ public final class Device: Sendable, CustomStringConvertible {
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         link.detach(self)
-        let all = queuePairs.withLockedValue { Array($0.values) }
+        let all = queuePairs.all
         for qp in all { qp.destroy() }
         // The device is gone: its keys stop resolving (this also ends the region → PD → device
         // references that would otherwise keep a closed device alive).
@@ -124,8 +123,8 @@ public final class Device: Sendable, CustomStringConvertible {
     ///   - capabilities: queue sizes and SGE / inline limits (checked against the device's).
     ///   - sharedReceiveQueue: take receives from this SRQ instead of an own receive queue.
     ///   - signalsAll: every send WR completes with a CQE (`sq_sig_all`).
-    /// - Throws: ``VerbsError`` `invalidAttributeValue` for limits beyond the device's or a PD of
-    ///   another device. Corresponds to `ibv_create_qp`.
+    /// - Throws: ``VerbsError`` `invalidAttributeValue` for limits beyond the device's, a PD of
+    ///   another device, or `maxQueuePairs` QPs already live. Corresponds to `ibv_create_qp`.
     public func createQueuePair(
         type: QueuePairType, protectionDomain: ProtectionDomain,
         sendCompletionQueue: CompletionQueue, receiveCompletionQueue: CompletionQueue,
@@ -138,25 +137,18 @@ public final class Device: Sendable, CustomStringConvertible {
             capabilities.maxReceiveSGE <= attributes.maxScatterGatherElements,
             capabilities.maxInlineData <= attributes.maxInlineData
         else { throw VerbsError(.invalidAttributeValue, "QP capabilities exceed the device's") }
-        let number = QueuePairNumber(rawValue: nextQueuePairNumber.wrappingAdd(1, ordering: .relaxed).oldValue)
-        let qp = QueuePair(
-            device: self, number: number, type: type, protectionDomain: protectionDomain,
-            sendCompletionQueue: sendCompletionQueue, receiveCompletionQueue: receiveCompletionQueue,
-            sharedReceiveQueue: sharedReceiveQueue, capabilities: capabilities, signalsAll: signalsAll)
-        queuePairs.withLockedValue { $0[number.rawValue] = qp }
-        return qp
-    }
-
-    func removeQueuePair(_ qp: QueuePair) {
-        queuePairs.withLockedValue { table in
-            if table[qp.number.rawValue] === qp { table[qp.number.rawValue] = nil }
+        return try queuePairs.insert { number in
+            QueuePair(
+                device: self, number: number, type: type, protectionDomain: protectionDomain,
+                sendCompletionQueue: sendCompletionQueue, receiveCompletionQueue: receiveCompletionQueue,
+                sharedReceiveQueue: sharedReceiveQueue, capabilities: capabilities, signalsAll: signalsAll)
         }
     }
 
+    func removeQueuePair(_ qp: QueuePair) { queuePairs.remove(qp) }
+
     /// The live queue pair with this number.
-    public func queuePair(number: QueuePairNumber) -> QueuePair? {
-        queuePairs.withLockedValue { $0[number.rawValue] }
-    }
+    public func queuePair(number: QueuePairNumber) -> QueuePair? { queuePairs.lookup(number) }
 
     // MARK: Packets
 
