@@ -25,13 +25,14 @@ extension QueuePair {
                 guard let offset = side.queue.offset(of: psn), side.queue[offset].status == nil,
                     side.queue[offset].opcode.isAtomic
                 else { return }
-                var wqe = side.queue[offset]
-                guard side.stalledSerial != wqe.serial else { return }
+                let serial = side.queue[offset].serial
+                guard side.stalledSerial != serial else { return }
                 var original = (0..<8).map { UInt8(truncatingIfNeeded: ack.originalRemoteData >> (8 * $0)) }  // host order (little-endian)
-                switch MappedBytes.withBytes(of: &original, { store($0, into: wqe, at: 0) }) {
+                let pieces = Self.pieces(
+                    of: side.queue[offset].request.scatterGatherList, regions: side.queue[offset].regions, range: 0..<8)
+                switch MappedBytes.withBytes(of: &original, { Self.copy($0, into: pieces) }) {
                 case .completed:
-                    wqe.status = .success
-                    side.queue[offset] = wqe
+                    side.queue[offset].status = .success
                     advanceAcknowledged(to: psn, side: &side)
                 case .failed:
                     fail(&side, at: offset, status: .localProtectionError)
@@ -39,7 +40,7 @@ extension QueuePair {
                     // Ask again once the result buffer is mapped: the responder replays the
                     // saved result of a repeated atomic, it does not execute it twice.
                     rewind(&side, to: offset, psn: psn)
-                    raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: wqe.serial, side: &side)
+                    raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: serial, side: &side)
                 }
                 reschedule = true
             default:
@@ -104,24 +105,31 @@ extension QueuePair {
     private func handleReadResponse(_ run: PacketRun, payload: MappedBytes?, side: inout SendSide) -> Bool {
         let psn = run.headers.bth.psn
         guard let offset = side.queue.offset(of: psn) else { return false }
-        var wqe = side.queue[offset]
-        guard wqe.opcode == .rdmaRead, wqe.status == nil else { return false }
+        // Stored fields read and written in place: copying the WQE would retain its arrays.
+        guard side.queue[offset].opcode == .rdmaRead, side.queue[offset].status == nil else { return false }
         // Stalled on a fault writing an earlier response: the rest is asked for again later.
-        guard side.stalledSerial != wqe.serial else { return false }
-        let expected = wqe.firstPSN + wqe.packetsReceived
+        let serial = side.queue[offset].serial
+        guard side.stalledSerial != serial else { return false }
+        let firstPSN = side.queue[offset].firstPSN
+        let packetsReceived = side.queue[offset].packetsReceived
+        let bytesReceived = side.queue[offset].bytesReceived
+        let expected = firstPSN + packetsReceived
         if psn != expected {
             // A gap: responses were lost. Ask again for the rest; duplicates are dropped.
             if expected.precedes(psn) { retry(&side, from: offset, psn: expected) }
             return true
         }
-        if wqe.packetsReceived == 0 { acknowledge(upTo: wqe.firstPSN - 1, side: &side) }
+        if packetsReceived == 0 { acknowledge(upTo: firstPSN - 1, side: &side) }
         let length = run.payloadLength
-        guard wqe.bytesReceived + length <= wqe.length else {
+        guard bytesReceived + length <= side.queue[offset].length else {
             fail(&side, at: offset, status: .badResponseError)
             return true
         }
         if let payload, length > 0 {
-            switch store(payload, into: wqe, at: wqe.bytesReceived) {
+            let pieces = Self.pieces(
+                of: side.queue[offset].request.scatterGatherList, regions: side.queue[offset].regions,
+                range: bytesReceived..<bytesReceived + length)
+            switch Self.copy(payload, into: pieces) {
             case .completed:
                 break
             case .failed:
@@ -131,26 +139,19 @@ extension QueuePair {
                 // Drop the response; once the fault is resolved the requester asks for the rest
                 // (from `packetsReceived`) without spending a retry.
                 rewind(&side, to: offset, psn: expected)
-                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: wqe.serial, side: &side)
+                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: serial, side: &side)
                 return false
             }
         }
-        wqe.bytesReceived += length
-        wqe.packetsReceived += run.packetCount
+        side.queue[offset].bytesReceived = bytesReceived + length
+        side.queue[offset].packetsReceived = packetsReceived + run.packetCount
         if run.endsMessage {
-            wqe.status = .success
-            side.queue[offset] = wqe
-            advanceAcknowledged(to: wqe.lastPSN, side: &side)
+            side.queue[offset].status = .success
+            advanceAcknowledged(to: firstPSN + (side.queue[offset].psnCount - 1), side: &side)
         } else {
-            side.queue[offset] = wqe
             side.retryRemaining = side.path.retryCount
         }
         return true
-    }
-
-    /// Writes `bytes` into the WQE's local SGEs at message offset `offset`.
-    private func store(_ bytes: MappedBytes, into wqe: SendWQE, at offset: Int) -> DataPathAccess {
-        Self.copy(bytes, into: Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: offset..<offset + bytes.count))
     }
 
     /// An ACK for `psn` completes every SEND and WRITE whose last packet is at or before it.

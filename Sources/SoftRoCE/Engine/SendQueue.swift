@@ -10,7 +10,10 @@ struct SendWQE {
     /// nested in the request there copies the whole WQE.
     let opcode: SendWorkRequest.Opcode
     /// Inline payload, copied at post time.
-    var inlineData: [UInt8]?
+    let inlineData: [UInt8]?
+    /// The message length in bytes (the inline payload's, or the SGEs' total), stored: a stored
+    /// field of a WQE in the ring is read in place, a computed one copies the WQE.
+    let length: Int
     /// Local regions resolved for the SGEs when the requester starts the WQE.
     var regions = InlineFirstList<MemoryRegion>()
     /// Whether the requester has started (validated, PSNs assigned).
@@ -36,9 +39,9 @@ struct SendWQE {
         self.opcode = request.opcode
         self.signaled = signaled
         self.inlineData = inlineData
+        self.length = inlineData?.count ?? Int(request.totalLength)
     }
 
-    var length: Int { inlineData?.count ?? Int(request.totalLength) }
     @inline(__always)
     var lastPSN: SoftRoCEWire.PacketSequenceNumber { firstPSN + (psnCount - 1) }
     /// (On a WQE in the ring, test `opcode.isReadOrAtomic` instead: any computed property of a
