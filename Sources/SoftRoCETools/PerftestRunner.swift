@@ -55,7 +55,7 @@ public final class PerftestRunner {
             }
         }
         // Untimed and uncounted: statistics and kernel faults below are the measured run's.
-        try warmUp(pairs: pairs, size: size)
+        let warmUpPosted = try warmUp(pairs: pairs, size: size)
         var before = Self.counters(clientDevice, serverDevice, twoDevices: config.twoDevices)
         var report = PerftestReport(
             test: config.testName, transport: transport, onDemand: config.onDemand, bytes: size, iterations: config.iterations)
@@ -71,7 +71,9 @@ public final class PerftestRunner {
             report.latency = latency
             report.iterations = iterations
         }
-        if config.verify { report.verified = try verify(pairs: pairs, size: size, iterations: report.iterations) }
+        if config.verify {
+            report.verified = try verify(pairs: pairs, size: size, iterations: report.iterations, warmUpPosted: warmUpPosted)
+        }
         let after = Self.counters(clientDevice, serverDevice, twoDevices: config.twoDevices)
         report.pageFaults = after.pageFaults - before.pageFaults
         report.faultedPages = after.faultedPages - before.faultedPages
@@ -201,17 +203,19 @@ public final class PerftestRunner {
     /// How long ``warmUp(pairs:size:)`` runs, at least.
     static let warmUpDuration = Duration.milliseconds(2)
 
-    /// An untimed warm-up before a WRITE, READ or SEND bandwidth run, as the memcpy baseline gets one:
+    /// An untimed warm-up before a bandwidth run, as the memcpy baseline gets one:
     /// the first messages of a process otherwise pay for waking the engine thread from its
     /// sleep, first-touch faults and cold code (the engine's first pass through its code maps
     /// text pages), which is not bandwidth. With `--cold` every timed iteration still faults:
     /// each one invalidates its target first.
     /// Posts like the timed loop for ``warmUpDuration`` and returns once every posted request
     /// completed (and, for SEND, every receive it posted was consumed), so nothing of it is left
-    /// in the queues. ATOMIC is not warmed up: it would change the verified counter.
-    private func warmUp(pairs: [(client: PerftestSide, server: PerftestSide)], size: Int) throws {
+    /// in the queues. Returns the requests posted per pair (an ATOMIC run's verified counter
+    /// counts them too).
+    private func warmUp(pairs: [(client: PerftestSide, server: PerftestSide)], size: Int) throws -> [Int] {
         let operation = configuration.operation
-        guard configuration.mode == .bandwidth, operation != .atomic else { return }
+        guard configuration.mode == .bandwidth else { return pairs.map { _ in 0 } }
+        var postedPerPair: [Int] = []
         let (depth, signalEvery) = Self.bandwidthWindow(configuration)
         let sharedQueue = { (pair: (client: PerftestSide, server: PerftestSide)) in pair.server.completionQueue === pair.client.completionQueue }
         var completions: [WorkCompletion] = []
@@ -249,7 +253,9 @@ public final class PerftestRunner {
                     }
                 }
             }
+            postedPerPair.append(posted)
         }
+        return postedPerPair
     }
 
     private func request(
@@ -379,8 +385,10 @@ public final class PerftestRunner {
 
     // MARK: Verification and helpers
 
-    private func verify(pairs: [(client: PerftestSide, server: PerftestSide)], size: Int, iterations: Int) throws -> Bool {
-        for pair in pairs {
+    private func verify(
+        pairs: [(client: PerftestSide, server: PerftestSide)], size: Int, iterations: Int, warmUpPosted: [Int]
+    ) throws -> Bool {
+        for (index, pair) in pairs.enumerated() {
             switch configuration.operation {
             case .write where configuration.mode == .latency:
                 if pair.server.buffer.read(at: size, count: size) != pair.client.buffer.read(count: size) { return false }
@@ -390,11 +398,12 @@ public final class PerftestRunner {
             case .read:
                 if pair.client.buffer.read(count: size) != pair.server.buffer.read(count: size) { return false }
             case .atomic:
-                let initial = Self.pattern(8, seed: 101)
+                let initial = Self.pattern(8, seed: UInt8(truncatingIfNeeded: index + 101))  // as run(size:) wrote it
                 let value = pair.server.buffer.read(count: 8)
                 let start = initial.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
                 let end = value.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-                if end &- start != UInt64(iterations) && configuration.mode == .bandwidth { return false }
+                let added = iterations + (index < warmUpPosted.count ? warmUpPosted[index] : 0)
+                if end &- start != UInt64(added) && configuration.mode == .bandwidth { return false }
             }
         }
         return true
