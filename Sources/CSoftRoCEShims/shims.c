@@ -2,8 +2,8 @@
 
 #include <alloca.h>
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +44,7 @@ int c_softroce_thread_page_faults(uint64_t *minor, uint64_t *major) {
 pid_t c_softroce_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 __attribute__((noinline)) void c_softroce_prefault_stack(size_t bytes) {
+    if (bytes == 0) return;
     volatile char *area = alloca(bytes);
     for (size_t offset = 0; offset < bytes; offset += 4096) area[offset] = 0;
     area[bytes - 1] = 0;

@@ -138,7 +138,7 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
         guard !range.isEmpty else { return 0 }
         let pages = pages(of: range)
         let bits = access.entryBits
-        let started = ContinuousClock.now
+        let started = MonotonicInstant.now
         while true {
             let seq = readBegin()
             let runs = table.runsLacking(pages, bits: bits)
@@ -168,7 +168,7 @@ public final class OnDemandUmem: Umem, @unchecked Sendable {
             if published > 0 {
                 counters.faults.add(1, ordering: .relaxed)
                 counters.faultedPages.add(published, ordering: .relaxed)
-                counters.faultNanoseconds.add(Int(nanoseconds(since: started)), ordering: .relaxed)
+                counters.faultNanoseconds.add(Int((MonotonicInstant.now - started).wholeNanoseconds), ordering: .relaxed)
             }
             if let failure { throw failure }
             return published
@@ -365,9 +365,4 @@ public struct OnDemandStatistics: Hashable, Sendable {
     public var invalidations: Int
     /// Entries cleared by those invalidations.
     public var invalidatedPages: Int
-}
-
-@inline(__always)
-func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
-    (ContinuousClock.now - start).wholeNanoseconds
 }

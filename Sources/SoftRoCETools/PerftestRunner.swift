@@ -307,9 +307,8 @@ public final class PerftestRunner {
         }
         // Iterations are numbered on from the warm-up's (a WRITE's marker byte must change).
         var iteration = -warmUp
-        if warmUp == 0 { warmedUp() }
         while iteration < iterations {
-            if iteration == 0 && warmUp > 0 { warmedUp() }
+            if iteration == 0 { warmedUp() }
             if let deadline, ContinuousClock.now >= deadline { break }
             if config.cold {
                 if config.operation == .write && size > 0 {
@@ -402,7 +401,7 @@ public final class PerftestRunner {
                 let value = pair.server.buffer.read(count: 8)
                 let start = initial.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
                 let end = value.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-                let added = iterations + (index < warmUpPosted.count ? warmUpPosted[index] : 0)
+                let added = iterations + warmUpPosted[index]
                 if end &- start != UInt64(added) && configuration.mode == .bandwidth { return false }
             }
         }
@@ -441,9 +440,7 @@ public final class PerftestRunner {
         return Double(count * size) / seconds(ContinuousClock.now - start)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-    }
+    static func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 
     static func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 17 &+ ($0 >> 9)) }

@@ -58,8 +58,7 @@ struct MemoryBench: ParsableCommand {
     private func nanoseconds(_ body: () throws -> Void) rethrows -> Int {
         let start = ContinuousClock.now
         try body()
-        let elapsed = ContinuousClock.now - start
-        return Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000)
+        return Int((ContinuousClock.now - start).wholeNanoseconds)
     }
 }
 

@@ -182,7 +182,7 @@ final class Engine: Sendable {
             var seconds = 0.01
             if let deadline {
                 let remaining = deadline - MonotonicInstant.now
-                seconds = max(0, min(seconds, Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18))
+                seconds = max(0, min(seconds, remaining.inSeconds))
             }
             if wakeup.lock(whenValue: 1, timeoutSeconds: seconds) {
                 wakeup.unlock(withValue: 0)

@@ -45,7 +45,7 @@ final class FaultWorkqueue: Sendable {
     /// How long an idle worker polls for new work (yielding the core while it does) before
     /// sleeping: faults often come in bursts, and a wake-up from sleep costs more than the
     /// resolution of a resident page.
-    private static let spinNanoseconds: Int64 = 200_000
+    private static let spinDuration = Duration.microseconds(200)
 
     /// Starts `threads` workers; with `cpu`, they are pinned to it (the engine's CPU: the engine
     /// yields its core while it waits for a fault, so a worker there runs at once instead of
@@ -119,8 +119,7 @@ final class FaultWorkqueue: Sendable {
     private func waitForWork() {
         let start = MonotonicInstant.now
         while queued.load(ordering: .acquiring) == 0 {
-            let elapsed = MonotonicInstant.now - start
-            if elapsed.components.attoseconds / 1_000_000_000 >= Self.spinNanoseconds || elapsed.components.seconds > 0 {
+            if MonotonicInstant.now - start >= Self.spinDuration {
                 if wakeup.lock(whenValue: 1, timeoutSeconds: 0.05) { wakeup.unlock(withValue: 0) }
                 return
             }
