@@ -59,6 +59,7 @@ public enum DeviceInfo {
                 "\t\tinvalidated_pages:\t\(c.invalidatedPages)",
                 "\t\tfailed_faults:\t\t\(c.failedFaults)",
                 "\t\tprefetched_pages:\t\(c.prefetchedPages)",
+                "\t\tengine_resolved_faults:\t\(c.engineResolvedFaults)",
                 "\t\tfault_latency_p50:\t\(c.faultLatencyP50Nanoseconds / 1000) us",
                 "\t\tfault_latency_p99:\t\(c.faultLatencyP99Nanoseconds / 1000) us",
                 "\t\tdata_path_kernel_faults:\t\(c.dataPathKernelFaults)",
@@ -106,6 +107,7 @@ public enum DeviceInfo {
         counters.add("invalidated_pages", c.invalidatedPages)
         counters.add("failed_faults", c.failedFaults)
         counters.add("prefetched_pages", c.prefetchedPages)
+        counters.add("engine_resolved_faults", c.engineResolvedFaults)
         counters.add("fault_p50_us", Double(c.faultLatencyP50Nanoseconds) / 1000)
         counters.add("fault_p99_us", Double(c.faultLatencyP99Nanoseconds) / 1000)
         counters.add("data_path_kernel_faults", c.dataPathKernelFaults)

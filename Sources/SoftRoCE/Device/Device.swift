@@ -60,7 +60,7 @@ public final class Device: Sendable, CustomStringConvertible {
             number: 1, state: .active, maxMTU: .mtu4096, activeMTU: activeMTU, linkLayer: "Ethernet", gidTableLength: 1)
         self.memoryRegions = MemoryRegionTable(maxRegions: attributes.maxMemoryRegions)
         self.faultWorkqueue = FaultWorkqueue(threads: faultThreads, statistics: statistics, cpu: engineCPU)
-        self.engine = Engine(faults: faultWorkqueue, cpu: engineCPU)
+        self.engine = Engine(faults: faultWorkqueue, statistics: statistics, cpu: engineCPU)
         self.gid = link.assignGID()
         link.attach(self, at: gid)
     }
@@ -188,6 +188,7 @@ public final class Device: Sendable, CustomStringConvertible {
             invalidations: 0, invalidatedPages: 0)
         counters.failedFaults = statistics.failedFaults.load(ordering: .relaxed)
         counters.prefetchedPages = statistics.prefetchedPages.load(ordering: .relaxed)
+        counters.engineResolvedFaults = statistics.engineResolvedFaults.load(ordering: .relaxed)
         let (p50, p99) = statistics.faultLatencyPercentiles()
         counters.faultLatencyP50Nanoseconds = p50
         counters.faultLatencyP99Nanoseconds = p99

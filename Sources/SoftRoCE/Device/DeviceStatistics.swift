@@ -17,6 +17,9 @@ final class DeviceStatistics: Sendable {
     let failedFaults = Atomic<Int>(0)
     /// Pages mapped by prefetch (`advise_mr`).
     let prefetchedPages = Atomic<Int>(0)
+    /// Faults the engine thread resolved itself (small ones, while idle, its core shared with
+    /// the workers).
+    let engineResolvedFaults = Atomic<Int>(0)
     /// Fault latency, raise → resolution finished, in nanoseconds.
     let faultLatency = LockedValue(Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .two))
 
@@ -59,6 +62,9 @@ public struct DeviceCounters: Hashable, Sendable {
     public var failedFaults: Int = 0
     /// Pages mapped by prefetch (`advise_mr`).
     public var prefetchedPages: Int = 0
+    /// Of the resolved page faults, those the engine thread resolved itself: small faults it took
+    /// from the workqueue while it had nothing else to run, its core shared with the workers.
+    public var engineResolvedFaults: Int = 0
     /// Fault latency percentiles (raise → resolved), in nanoseconds; 0 before the first fault.
     public var faultLatencyP50Nanoseconds: Int = 0
     public var faultLatencyP99Nanoseconds: Int = 0
@@ -66,6 +72,8 @@ public struct DeviceCounters: Hashable, Sendable {
     public var invalidations: Int
     public var invalidatedPages: Int
     /// Kernel page faults (minor + major) the device's data-path thread took since it started:
-    /// 0 when the data path touches only pages the ODP tables say are mapped.
+    /// 0 when the data path touches only pages the ODP tables say are mapped. (The faults the
+    /// engine thread takes populating pages for ``engineResolvedFaults`` are not counted: they
+    /// are the workqueue's work, done on the engine's thread.)
     public var dataPathKernelFaults: Int = 0
 }

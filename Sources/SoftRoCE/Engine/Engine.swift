@@ -32,6 +32,9 @@ final class Engine: Sendable {
     /// The engine thread's kernel thread id (0 until it started) and its page-fault count then.
     private let threadID = Atomic<Int32>(0)
     private let faultsAtStart = Atomic<UInt64>(0)
+    /// Kernel page faults the engine thread took resolving queued faults (populating pages for
+    /// the workqueue, not touching memory for the data path).
+    private let resolutionFaults = Atomic<Int>(0)
 
     /// How long the thread polls before sleeping while the device's fault workqueue is busy:
     /// long enough for a fault of a few pages to come back without a wake-up, short enough not
@@ -41,9 +44,11 @@ final class Engine: Sendable {
     let cpu: Int?
     /// The device's fault workqueue (its busy state shortens the idle poll).
     private let faults: FaultWorkqueue
+    private let statistics: DeviceStatistics
 
-    init(faults: FaultWorkqueue, spinDuration: Duration = .microseconds(200), faultSpinDuration: Duration = .microseconds(20), cpu: Int? = nil) {
+    init(faults: FaultWorkqueue, statistics: DeviceStatistics, spinDuration: Duration = .microseconds(200), faultSpinDuration: Duration = .microseconds(20), cpu: Int? = nil) {
         self.faults = faults
+        self.statistics = statistics
         self.spinDuration = spinDuration
         self.faultSpinDuration = faultSpinDuration
         self.cpu = cpu
@@ -82,6 +87,7 @@ final class Engine: Sendable {
         let tid = threadID.load(ordering: .acquiring)
         guard tid != 0, let faults = Host.pageFaults(ofThread: tid) else { return 0 }
         return Int(faults.minor + faults.major) - Int(faultsAtStart.load(ordering: .relaxed))
+            - resolutionFaults.load(ordering: .relaxed)
     }
 
     /// Announces a change of `state` to the thread.
@@ -99,7 +105,9 @@ final class Engine: Sendable {
 
     private func run() {
         // A CPU the process may not use leaves the thread unpinned (the device still works).
-        if let cpu { try? Host.pinCurrentThread(toCPU: cpu) }
+        var pinnedCPU: PinnedCPU?
+        if let cpu, (try? Host.pinCurrentThread(toCPU: cpu)) != nil { pinnedCPU = PinnedCPU.join(cpu) }
+        defer { pinnedCPU?.leave() }
         Host.prefaultCurrentStack()
         let start = Host.threadPageFaults()
         faultsAtStart.store(start.minor + start.major, ordering: .relaxed)
@@ -130,19 +138,38 @@ final class Engine: Sendable {
             if timers.isDue(now: now, changes: timerChanges.load(ordering: .acquiring)) {
                 if serviceTimers(&timers, now: now) { didWork = true }
             }
+            if !didWork && pinnedCPU != nil && faults.hasQueuedWork && resolveQueuedFault() {
+                didWork = true
+            }
             if didWork {
                 lastWork = now
             } else if now - lastWork >= (faults.isBusy ? faultSpinDuration : spinDuration) {
                 sleepUntilWork(or: timers.nextDeadline, seenDoorbell: seenDoorbell, seenTimerChange: timers.seenChange)
                 lastWork = MonotonicInstant.now
-            } else {
-                // Polling with nothing to do: let a runnable fault worker or application thread
-                // have the core first (two cores, and the fault worker is what we may wait for).
+            } else if pinnedCPU?.isShared ?? true || faults.isBusy {
+                // Polling with nothing to do: let a runnable fault worker, application thread or
+                // other engine have the core first (the fault worker is what we may wait for). An
+                // engine alone on its CPU with no fault in flight keeps its core: the only other
+                // threads there are idle fault workers, and a switch to one would delay the next
+                // doorbell by a switch's time.
                 sched_yield()
             }
         }
         stopped.lock()
         stopped.unlock(withValue: 1)
+    }
+
+    /// Resolves a queued page fault on the engine thread (the fault workers share its CPU when
+    /// it is pinned: a hand-off would cost a thread switch there and one back). The kernel page
+    /// faults of the resolution (populating pages) are not the data path's and are kept apart.
+    private func resolveQueuedFault() -> Bool {
+        guard let work = faults.takeSmallFault() else { return false }
+        let before = Host.threadPageFaults()
+        faults.perform(work)
+        statistics.engineResolvedFaults.add(1, ordering: .relaxed)
+        let after = Host.threadPageFaults()
+        resolutionFaults.add(Int(after.minor + after.major) - Int(before.minor + before.major), ordering: .relaxed)
+        return true
     }
 
     /// Expires the watched QPs' timers and records the earliest deadline still pending. Returns

@@ -31,6 +31,18 @@ final class FaultWorkqueue: Sendable {
         var items: [Work] = []
         var head = 0
         var running = true
+
+        /// The oldest queued work, if `accept` takes it.
+        mutating func pop(if accept: (Work) -> Bool = { _ in true }) -> Work? {
+            guard head < items.count, accept(items[head]) else { return nil }
+            let work = items[head]
+            head += 1
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return work
+        }
     }
     private let queue = LockedValue(Queue())
     private let queued = Atomic<Int>(0)
@@ -83,17 +95,33 @@ final class FaultWorkqueue: Sendable {
 
     private func next() -> Work?? {
         queue.withLockedValue { queue -> Work?? in
-            if queue.head < queue.items.count {
-                let work = queue.items[queue.head]
-                queue.head += 1
-                if queue.head == queue.items.count {
-                    queue.items.removeAll(keepingCapacity: true)
-                    queue.head = 0
-                }
-                return .some(work)
-            }
+            if let work = queue.pop() { return .some(work) }
             return queue.running ? .some(nil) : nil
         }
+    }
+
+    /// Whether a page fault or prefetch waits for a worker.
+    var hasQueuedWork: Bool { queued.load(ordering: .acquiring) > 0 }
+
+    /// The largest fault ``resolveQueuedFault()`` takes, in bytes: a populate of a few resident
+    /// or zero-fill pages is a microsecond or two; larger faults stay with the workers.
+    static let smallFaultLimit: UInt64 = 64 << 10
+
+    /// Takes the oldest queued work if it is a small page fault (at most ``smallFaultLimit``
+    /// bytes; prefetches, larger faults and faults slowed on purpose are left to the workers), for
+    /// the caller to ``resolve(_:)`` on its own thread. The engine does when it has nothing else to
+    /// run and shares its core with the workers: the resolution then costs no hand-off to a
+    /// worker and back, two thread switches on that core.
+    func takeSmallFault() -> Work? {
+        guard injectedDelayNanoseconds.load(ordering: .relaxed) == 0 else { return nil }
+        let work = queue.withLockedValue { queue in
+            queue.pop {
+                guard case .pageFault(_, let request) = $0 else { return false }
+                return request.range.count <= Self.smallFaultLimit
+            }
+        }
+        if work != nil { queued.subtract(1, ordering: .relaxed) }
+        return work
     }
 
     private func run() {
@@ -131,7 +159,8 @@ final class FaultWorkqueue: Sendable {
     /// leaving the core to the worker (both may share one) for a resolution that takes long.
     var isBusy: Bool { inFlight.load(ordering: .relaxed) > 0 }
 
-    private func perform(_ work: Work) {
+    /// Resolves `work`: taken by a worker from the queue, or by the engine (``takeSmallFault()``).
+    func perform(_ work: Work) {
         defer {
             work.region.faultsPending.remove()
             inFlight.subtract(1, ordering: .relaxed)

@@ -81,10 +81,10 @@ final class Endpoint: Sendable {
 func connectedPair(
     twoDevices: Bool = false, onDemand: (Bool, Bool) = (false, false), bufferSize: Int = 1 << 20,
     mtu: PathMTU = .mtu1024, timeout: UInt8 = 14, retry: UInt8 = 7, rnrRetry: UInt8 = 7, minRNRTimer: UInt8 = 1,
-    fabric: InProcessFabric = .shared
+    fabric: InProcessFabric = .shared, engineCPU: Int? = nil
 ) throws -> (client: Endpoint, server: Endpoint) {
-    let first = Device(name: "softroce-a", link: fabric)
-    let second = twoDevices ? Device(name: "softroce-b", link: fabric) : first
+    let first = Device(name: "softroce-a", link: fabric, engineCPU: engineCPU)
+    let second = twoDevices ? Device(name: "softroce-b", link: fabric, engineCPU: engineCPU) : first
     let client = try Endpoint(device: first, bufferSize: bufferSize, onDemand: onDemand.0)
     let server = try Endpoint(device: second, bufferSize: bufferSize, onDemand: onDemand.1)
     try client.connect(to: server, mtu: mtu, timeout: timeout, retry: retry, rnrRetry: rnrRetry, minRNRTimer: minRNRTimer)

@@ -133,9 +133,13 @@ struct ColdWarmOperationTests {
         #expect(serverDelta.rnrNaksSent == 0, "\(label): no RNR NAK for warm pages")
     }
 
-    @Test("Cold faults on both sides, warm runs do not fault; again after invalidate + MADV_DONTNEED", arguments: Operation.allCases, [false, true])
-    func coldThenWarm(operation: Operation, twoDevices: Bool) throws {
-        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (true, true))
+    @Test(
+        "Cold faults on both sides, warm runs do not fault; again after invalidate + MADV_DONTNEED",
+        arguments: Operation.allCases, [(false, false), (true, false), (false, true)])
+    func coldThenWarm(operation: Operation, layout: (twoDevices: Bool, pinnedEngine: Bool)) throws {
+        let twoDevices = layout.twoDevices
+        let (client, server) = try connectedPair(
+            twoDevices: twoDevices, onDemand: (true, true), engineCPU: layout.pinnedEngine ? Host.allowedCPUs.last : nil)
         defer { shutDown(client, server) }
         #expect(client.umem?.mappedPageCount == 0 && server.umem?.mappedPageCount == 0, "fresh regions start unmapped")
 

@@ -65,9 +65,14 @@ struct DataPathKernelFaultTests {
         return (CounterDelta(from: clientBefore, to: client.device.counters), CounterDelta(from: serverBefore, to: server.device.counters))
     }
 
-    @Test("≥ 100 cold WRITE + READ rounds: pageFaults grow, dataPathKernelFaults do not", arguments: [false, true])
-    func coldRounds(twoDevices: Bool) throws {
-        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (true, true))
+    @Test(
+        "≥ 100 cold WRITE + READ rounds: pageFaults grow, dataPathKernelFaults do not",
+        arguments: [false, true], [false, true])
+    func coldRounds(twoDevices: Bool, pinnedEngine: Bool) throws {
+        // Pinned, the engine shares its CPU with the fault workers and resolves small faults
+        // itself when idle: the kernel faults of those populates are not the data path's.
+        let (client, server) = try connectedPair(
+            twoDevices: twoDevices, onDemand: (true, true), engineCPU: pinnedEngine ? Host.allowedCPUs.last : nil)
         defer { shutDown(client, server) }
         let (clientDelta, serverDelta) = try Self.measuredRounds(client: client, server: server, cold: true)
         if !underSanitizer {
@@ -83,6 +88,12 @@ struct DataPathKernelFaultTests {
             #expect(serverDelta.pageFaults >= 3 * Self.iterations, "three cold targets each round: \(serverDelta)")
         }
         #expect(serverDelta.failedFaults == 0 && clientDelta.failedFaults == 0)
+        let engineResolved = serverDelta.engineResolvedFaults + clientDelta.engineResolvedFaults
+        if pinnedEngine {
+            #expect(engineResolved > 0, "pinned: the idle engine resolves small faults itself")
+        } else {
+            #expect(engineResolved == 0, "unpinned: the workers resolve every fault")
+        }
     }
 
     @Test("Pinned regions: the data path takes no kernel fault either", arguments: [false, true])

@@ -61,6 +61,7 @@ struct CounterDelta: CustomStringConvertible {
     var rnrNaksReceived = 0
     var dataPathKernelFaults = 0
     var invalidations = 0
+    var engineResolvedFaults = 0
 
     init(from before: DeviceCounters, to after: DeviceCounters) {
         pageFaults = after.pageFaults - before.pageFaults
@@ -71,11 +72,13 @@ struct CounterDelta: CustomStringConvertible {
         rnrNaksReceived = after.rnrNaksReceived - before.rnrNaksReceived
         dataPathKernelFaults = after.dataPathKernelFaults - before.dataPathKernelFaults
         invalidations = after.invalidations - before.invalidations
+        engineResolvedFaults = after.engineResolvedFaults - before.engineResolvedFaults
     }
 
     var description: String {
         "pageFaults \(pageFaults), faultedPages \(faultedPages), failedFaults \(failedFaults), prefetchedPages \(prefetchedPages), "
-            + "rnrNaksSent \(rnrNaksSent), rnrNaksReceived \(rnrNaksReceived), dataPathKernelFaults \(dataPathKernelFaults)"
+            + "rnrNaksSent \(rnrNaksSent), rnrNaksReceived \(rnrNaksReceived), dataPathKernelFaults \(dataPathKernelFaults), "
+            + "engineResolvedFaults \(engineResolvedFaults)"
     }
 }
 

@@ -59,21 +59,28 @@ struct UnresolvableFaultTests {
         var damage: Damage
         var access: Access
         var twoDevices: Bool
-        var testDescription: String { "\(damage) \(access), \(twoDevices ? "2 devices" : "1 device")" }
+        /// The engine pinned (it then resolves small faults itself when idle).
+        var pinnedEngine = false
+        var testDescription: String {
+            "\(damage) \(access), \(twoDevices ? "2 devices" : "1 device")\(pinnedEngine ? ", pinned engine" : "")"
+        }
     }
 
     /// Every (damage, access) pair that cannot be resolved (a read of a PROT_READ page can), on
-    /// one device and on two.
-    static let cases: [Case] = [false, true].flatMap { two in
+    /// one device, on two, and on one whose pinned engine resolves the faults itself.
+    static let cases: [Case] = [(false, false), (true, false), (false, true)].flatMap { two, pinned in
         Damage.allCases.flatMap { damage in
-            Access.allCases.filter { damage != .readOnly || $0.writes }.map { Case(damage: damage, access: $0, twoDevices: two) }
+            Access.allCases.filter { damage != .readOnly || $0.writes }.map {
+                Case(damage: damage, access: $0, twoDevices: two, pinnedEngine: pinned)
+            }
         }
     }
 
     @Test("An unresolvable fault fails the WQE with the right status, moves the QP to ERR and flushes the rest", arguments: cases)
     func unresolvable(_ testCase: Case) throws {
         let (damage, access, twoDevices) = (testCase.damage, testCase.access, testCase.twoDevices)
-        let (client, server) = try connectedPair(twoDevices: twoDevices, onDemand: (true, true))
+        let (client, server) = try connectedPair(
+            twoDevices: twoDevices, onDemand: (true, true), engineCPU: testCase.pinnedEngine ? Host.allowedCPUs.last : nil)
         defer { shutDown(client, server) }
         let victim = access.isRequester ? client : server
         // Warm up the pages around the damaged one: the region itself is fine.
