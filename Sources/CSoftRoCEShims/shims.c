@@ -50,11 +50,14 @@ __attribute__((noinline)) void c_softroce_prefault_stack(size_t bytes) {
     area[bytes - 1] = 0;
 }
 
-int c_softroce_pin_current_thread(int cpu) {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
+int c_softroce_pin_current_thread(const int *cpus, int count) {
+    if (count <= 0) return EINVAL;
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
     return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 

@@ -187,7 +187,14 @@ public enum Host {
     ///
     /// - Throws: `Errno` `.invalidArgument` for a CPU the process may not use.
     public static func pinCurrentThread(toCPU cpu: Int) throws(Errno) {
-        if let error = HostMemory.pinCurrentThread(toCPU: cpu) { throw error }
+        try pinCurrentThread(toCPUs: [cpu])
+    }
+
+    /// Restricts the calling thread to the CPUs in `cpus` (`pthread_setaffinity_np`).
+    ///
+    /// - Throws: `Errno` `.invalidArgument` for an empty set, or one the process may not use.
+    public static func pinCurrentThread(toCPUs cpus: [Int]) throws(Errno) {
+        if let error = HostMemory.pinCurrentThread(toCPUs: cpus) { throw error }
     }
 
     /// Makes `bytes` of the calling thread's stack resident, so a data path running on the

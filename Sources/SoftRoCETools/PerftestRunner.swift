@@ -412,8 +412,16 @@ public final class PerftestRunner {
     /// writes (the target of a WRITE or SEND, the local buffer of a READ or ATOMIC) is invalidated
     /// and dropped (`MADV_DONTNEED`), so every message faults fresh pages in at the side that
     /// writes them; the other buffer stays mapped.
+    ///
+    /// With pinned threads the step runs on the engine's CPU, as the populate + memcpy baseline
+    /// drops and populates on one CPU: the kernel keeps freed pages on the freeing CPU's lists,
+    /// cache-hot, and the device's fault resolution allocates on the engine's CPU. Dropped from
+    /// the test thread's CPU, the populate would also pay for taking its pages from another
+    /// CPU's (`memory-bench` measures that cost).
     private func makeCold(_ pair: (client: PerftestSide, server: PerftestSide), size: Int) throws {
         let clientIsTarget = configuration.operation == .read || configuration.operation == .atomic
+        if let placement { try? Host.pinCurrentThread(toCPU: placement.engine) }
+        defer { if let placement { try? Host.pinCurrentThread(toCPU: placement.test) } }
         try (clientIsTarget ? pair.client : pair.server).makeCold(drop: true)
     }
 

@@ -27,9 +27,10 @@ pid_t c_softroce_gettid(void);
 /// are resident before a data path runs on the thread (no first-touch faults later).
 void c_softroce_prefault_stack(size_t bytes);
 
-/// Restricts the calling thread to CPU `cpu` (pthread_setaffinity_np with a one-CPU set; the
-/// CPU_SET macros are not importable). Returns 0 or an errno value.
-int c_softroce_pin_current_thread(int cpu);
+/// Restricts the calling thread to the `count` CPUs in `cpus` (pthread_setaffinity_np; the
+/// CPU_SET macros are not importable). Returns 0 or an errno value (EINVAL for an empty set or
+/// a CPU number out of range).
+int c_softroce_pin_current_thread(const int *cpus, int count);
 
 /// Writes the CPUs the calling thread may run on (sched_getaffinity), ascending, into `cpus`
 /// (at most `capacity`); returns how many, or -1 on error.

@@ -337,8 +337,11 @@ extension QueuePair {
             }
             completeFinished(&side)
             if fired { return .fired }
-            let next = [side.rnrDeadline, side.retransmitDeadline].compactMap { $0 }.min()
-            return next.map { .pending($0) } ?? .idle
+            switch (side.rnrDeadline, side.retransmitDeadline) {
+            case (let rnr?, let retransmit?): return .pending(min(rnr, retransmit))
+            case (let deadline?, nil), (nil, let deadline?): return .pending(deadline)
+            case (nil, nil): return .idle
+            }
         }
     }
 }

@@ -116,6 +116,7 @@ final class Engine: Sendable {
         var ready: [QueuePair] = []
         ready.reserveCapacity(64)
         var timers = TimerScan()
+        var timed: [QueuePair] = []
         var seenDoorbell = 0
         while true {
             var didWork = false
@@ -136,7 +137,7 @@ final class Engine: Sendable {
             }
             let now = MonotonicInstant.now
             if timers.isDue(now: now, changes: timerChanges.load(ordering: .acquiring)) {
-                if serviceTimers(&timers, now: now) { didWork = true }
+                if serviceTimers(&timers, now: now, scratch: &timed) { didWork = true }
             }
             if !didWork && pinnedCPU != nil && faults.hasQueuedWork && resolveQueuedFault() {
                 didWork = true
@@ -173,11 +174,12 @@ final class Engine: Sendable {
     }
 
     /// Expires the watched QPs' timers and records the earliest deadline still pending. Returns
-    /// whether a timer fired.
-    private func serviceTimers(_ timers: inout TimerScan, now: MonotonicInstant) -> Bool {
+    /// whether a timer fired. `scratch` is the engine's reused list of the watched QPs.
+    private func serviceTimers(_ timers: inout TimerScan, now: MonotonicInstant, scratch timed: inout [QueuePair]) -> Bool {
         timers.seenChange = timerChanges.load(ordering: .acquiring)
         timers.nextDeadline = nil
-        let timed = state.withLockedValue { Array($0.timed.values) }
+        state.withLockedValue { timed.append(contentsOf: $0.timed.values) }
+        defer { timed.removeAll(keepingCapacity: true) }
         var fired = false
         for qp in timed {
             switch qp.serviceTimers(now: now) {

@@ -103,8 +103,9 @@ enum HostMemory {
     /// The calling thread's kernel thread id.
     static func currentThreadID() -> Int32 { Int32(c_softroce_gettid()) }
 
-    static func pinCurrentThread(toCPU cpu: Int) -> Errno? {
-        let rc = c_softroce_pin_current_thread(Int32(clamping: cpu))
+    static func pinCurrentThread(toCPUs cpus: [Int]) -> Errno? {
+        let set = cpus.map { Int32(clamping: $0) }
+        let rc = c_softroce_pin_current_thread(set, Int32(set.count))
         return rc == 0 ? nil : Errno(rawValue: rc)
     }
 
