@@ -37,7 +37,11 @@ public final class Device: Sendable, CustomStringConvertible {
     ///   - faultThreads: threads of the page-fault workqueue.
     ///   - engineCPU: pins the engine thread and the fault workqueue to this CPU (nil: the
     ///     scheduler places them). Pinning keeps the data path's caches warm and off the CPU an
-    ///     application busy-polls; a CPU the process may not use leaves the threads unpinned.
+    ///     application busy-polls; a CPU the process may not use leaves the threads unpinned. A
+    ///     pinned engine treats the CPU as its own: alone there, it polls without yielding while
+    ///     idle and resolves small page faults itself instead of handing them to a worker on the
+    ///     same core, so keep application threads off it (engines of several devices pinned to
+    ///     one CPU yield to each other).
     public init(
         name: String = "softroce0", link: any PacketLink = InProcessFabric.shared, activeMTU: PathMTU = .mtu4096,
         faultThreads: Int = 1, engineCPU: Int? = nil
