@@ -80,9 +80,10 @@ final class Engine: Sendable {
         stopped.unlock()
     }
 
-    /// Kernel page faults (minor + major) the engine thread took since it started. The engine
-    /// runs the data path (requester, and the responder and completer of in-process peers), so
-    /// this stays 0 while it touches only pages the ODP tables say are mapped.
+    /// Kernel page faults (minor + major) the engine thread took since it started, less those it
+    /// took resolving queued faults (``resolveQueuedFault()``: populating is the workqueue's work).
+    /// The engine runs the data path (requester, and the responder and completer of in-process
+    /// peers), so this stays 0 while it touches only pages the ODP tables say are mapped.
     var dataPathKernelFaults: Int {
         let tid = threadID.load(ordering: .acquiring)
         guard tid != 0, let faults = Host.pageFaults(ofThread: tid) else { return 0 }

@@ -9,6 +9,8 @@ import Synchronization
 /// The device's fault workqueue (the seed's `mlx5_ib_page_fault_wq`): threads the device owns
 /// that resolve page faults the data path raised, and run asynchronous prefetches. Resolution
 /// makes the blocking system calls (`madvise(MADV_POPULATE_*)`) the data path must never make.
+/// A pinned engine with nothing else to run also takes small faults off the queue and resolves
+/// them here, outside the data path (``takeSmallFault()``): its workers share its core.
 ///
 /// A fault holds its region: ``MemoryRegion/deregister()`` waits until every fault and prefetch
 /// queued for the region has finished (the seed's SRCU read sections around fault handling).
@@ -103,13 +105,13 @@ final class FaultWorkqueue: Sendable {
     /// Whether a page fault or prefetch waits for a worker.
     var hasQueuedWork: Bool { queued.load(ordering: .acquiring) > 0 }
 
-    /// The largest fault ``resolveQueuedFault()`` takes, in bytes: a populate of a few resident
+    /// The largest fault ``takeSmallFault()`` hands out, in bytes: a populate of a few resident
     /// or zero-fill pages is a microsecond or two; larger faults stay with the workers.
     static let smallFaultLimit: UInt64 = 64 << 10
 
     /// Takes the oldest queued work if it is a small page fault (at most ``smallFaultLimit``
     /// bytes; prefetches, larger faults and faults slowed on purpose are left to the workers), for
-    /// the caller to ``resolve(_:)`` on its own thread. The engine does when it has nothing else to
+    /// the caller to ``perform(_:)`` on its own thread. The engine does when it has nothing else to
     /// run and shares its core with the workers: the resolution then costs no hand-off to a
     /// worker and back, two thread switches on that core.
     func takeSmallFault() -> Work? {
