@@ -25,6 +25,8 @@ public struct PerftestReport: Sendable {
     public var faultLatencyP99 = 0.0
     /// Kernel page faults the devices' data-path threads took during the run (0 with ODP).
     public var dataPathKernelFaults = 0
+    /// Of ``pageFaults``, those a pinned engine resolved itself while idle.
+    public var engineResolvedFaults = 0
 
     /// Bandwidth test results.
     public struct Bandwidth: Sendable {
@@ -90,6 +92,7 @@ public struct PerftestReport: Sendable {
         line.add("fault_p50_us", faultLatencyP50)
         line.add("fault_p99_us", faultLatencyP99)
         line.add("data_path_kernel_faults", dataPathKernelFaults)
+        line.add("engine_resolved_faults", engineResolvedFaults)
         return line.description
     }
 

@@ -84,6 +84,7 @@ public final class PerftestRunner {
         report.faultLatencyP50 = Double(after.faultLatencyP50Nanoseconds) / 1000
         report.faultLatencyP99 = Double(after.faultLatencyP99Nanoseconds) / 1000
         report.dataPathKernelFaults = after.dataPathKernelFaults - before.dataPathKernelFaults
+        report.engineResolvedFaults = after.engineResolvedFaults - before.engineResolvedFaults
         return report
     }
 
@@ -465,6 +466,7 @@ public final class PerftestRunner {
             total.retransmits += other.retransmits
             total.prefetchedPages += other.prefetchedPages
             total.dataPathKernelFaults += other.dataPathKernelFaults
+            total.engineResolvedFaults += other.engineResolvedFaults
             total.faultLatencyP50Nanoseconds = max(total.faultLatencyP50Nanoseconds, other.faultLatencyP50Nanoseconds)
             total.faultLatencyP99Nanoseconds = max(total.faultLatencyP99Nanoseconds, other.faultLatencyP99Nanoseconds)
         }
