@@ -180,7 +180,20 @@ extension QueuePair {
     }
 
     private func advanceAcknowledged(to psn: PacketSequenceNumber, side: inout SendSide) {
-        if side.lastAckedPSN.precedes(psn) { side.lastAckedPSN = psn }
+        // A response to a later request does not acknowledge a READ or ATOMIC before it that is
+        // still missing its response (an implied NAK): the acknowledged PSN stops before that
+        // one, so the QP keeps something outstanding and its retransmission timer keeps asking
+        // until the response arrives, however many of the asks are lost.
+        var upTo = psn
+        for offset in 0..<side.queue.count where side.queue[offset].status == nil {
+            // Stored fields read in place: copying the WQE would retain its arrays.
+            if side.queue[offset].started && side.queue[offset].opcode.isReadOrAtomic {
+                let answered = side.queue[offset].firstPSN + side.queue[offset].packetsReceived - 1
+                if answered.precedes(upTo) { upTo = answered }
+            }
+            break
+        }
+        if side.lastAckedPSN.precedes(upTo) { side.lastAckedPSN = upTo }
         side.retryRemaining = side.path.retryCount
         side.rnrRemaining = side.path.rnrRetry
         if side.hasOutstanding, let timeout = side.path.timeout {
