@@ -3,39 +3,6 @@ import SoftRoCEMemory
 import SoftRoCEWire
 import Testing
 
-/// A link that forwards to an in-process fabric but drops the runs a script names: the n-th run
-/// (counting from 1) with a given opcode. Deterministic loss, for one exact retransmission story.
-final class ScriptedLossLink: PacketLink {
-    private struct Script {
-        /// The occurrences to drop, per opcode.
-        var drop: [Opcode: Set<Int>]
-        /// Runs seen so far, per opcode.
-        var seen: [Opcode: Int] = [:]
-    }
-    private let fabric: InProcessFabric
-    private let script: LockedValue<Script>
-
-    init(fabric: InProcessFabric, drop: [Opcode: Set<Int>]) {
-        self.fabric = fabric
-        script = LockedValue(Script(drop: drop))
-    }
-
-    var maxRunPayload: Int { fabric.maxRunPayload }
-    func assignGID() -> GID { fabric.assignGID() }
-    func attach(_ device: Device, at gid: GID) { fabric.attach(device, at: gid) }
-    func detach(_ device: Device) { fabric.detach(device) }
-
-    func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID) {
-        let opcode = run.headers.bth.opcode
-        let dropped = script.withLockedValue { script -> Bool in
-            let occurrence = script.seen[opcode, default: 0] + 1
-            script.seen[opcode] = occurrence
-            return script.drop[opcode]?.contains(occurrence) ?? false
-        }
-        if !dropped { fabric.transmit(run, payload: payload, from: source, to: destination) }
-    }
-}
-
 /// A response to a later request acknowledges the requests before it, except a READ or ATOMIC
 /// whose response went missing (an implied NAK): that one is asked again, and its retransmission
 /// timer must keep running until it is answered, however many of those asks are lost.
@@ -87,81 +54,5 @@ struct ImpliedNAKTests {
         #expect(client.buffer.loadUInt64(at: 1024) == 41, "the ATOMIC's original value")
         #expect(server.buffer.loadUInt64(at: 8192) == 42, "the ATOMIC applied once")
         #expect(client.device.counters.retransmits >= 1)
-    }
-}
-
-/// Every pair of lost runs in a short mixed RC stream: whichever two runs the link drops, every
-/// WQE completes successfully and in order, every byte arrives, the receive completes once, and
-/// each FETCH_AND_ADD applies exactly once. With ODP regions (fresh, so every first touch faults)
-/// the losses also hit RNR NAKs and resume hints.
-@Suite("Two lost runs anywhere in a mixed stream", .timeLimit(.minutes(2)))
-struct TwoLossSweepTests {
-    /// The run kinds a two-round stream of WRITE, SEND, READ and FETCH_AND_ADD sends, and how
-    /// many of each go out at least (so every occurrence named below is a run the stream sends
-    /// unless an earlier loss changed the story).
-    static let kinds: [Opcode] = [
-        .rcRDMAWriteOnly, .rcSendOnly, .rcRDMAReadRequest, .rcRDMAReadResponseOnly, .rcFetchAdd,
-        .rcAtomicAcknowledge, .rcAcknowledge,
-    ]
-    static let occurrences = [1, 2, 3]
-
-    /// Runs the stream with `drops` lost; a description of what went wrong, or nil.
-    static func stream(dropping drops: [Opcode: Set<Int>], onDemand: Bool, subnet: UInt8) throws -> String? {
-        let link = ScriptedLossLink(fabric: InProcessFabric(subnet: subnet), drop: drops)
-        let client = try Endpoint(device: Device(name: "softroce-a", link: link), bufferSize: 1 << 17, onDemand: onDemand)
-        let server = try Endpoint(device: Device(name: "softroce-b", link: link), bufferSize: 1 << 17, onDemand: onDemand)
-        defer { shutDown(client, server) }
-        try client.connect(to: server, mtu: .mtu1024, timeout: 8, retry: 7, rnrRetry: 7, minRNRTimer: 1)
-        try server.connect(to: client, mtu: .mtu1024, timeout: 8, retry: 7, rnrRetry: 7, minRNRTimer: 1)
-        let rounds = 2
-        server.buffer.storeUInt64(100, at: 65536)
-        for round in 0..<rounds {
-            client.buffer.write(pattern(1000, seed: UInt8(round)), at: round * 4096)
-            client.buffer.write(pattern(500, seed: UInt8(10 + round)), at: 16384 + round * 4096)
-            server.buffer.write(pattern(512, seed: UInt8(20 + round)), at: 32768 + round * 4096)
-            try server.qp.postReceive(ReceiveWorkRequest(id: UInt64(round), scatterGatherList: [server.sge(16384 + round * 4096, 4096)]))
-        }
-        for round in 0..<rounds {
-            let id = UInt64(4 * round)
-            try client.qp.postSend(.rdmaWrite(
-                id: id, scatterGatherList: [client.sge(round * 4096, 1000)], remoteAddress: server.address(round * 4096), rkey: server.region.rkey))
-            try client.qp.postSend(.send(id: id + 1, scatterGatherList: [client.sge(16384 + round * 4096, 500)]))
-            try client.qp.postSend(.rdmaRead(
-                id: id + 2, scatterGatherList: [client.sge(32768 + round * 4096, 512)], remoteAddress: server.address(32768 + round * 4096),
-                rkey: server.region.rkey))
-            try client.qp.postSend(.atomicFetchAndAdd(
-                id: id + 3, result: client.sge(49152 + round * 8, 8), remoteAddress: server.address(65536), rkey: server.region.rkey, add: 1))
-        }
-        let completions = client.waitSend(4 * rounds, timeout: .seconds(5))
-        if completions.map(\.wrID) != (0..<UInt64(4 * rounds)).map({ $0 }) { return "completions \(completions.map(\.wrID))" }
-        if let bad = completions.first(where: { $0.status != .success }) { return "WR \(bad.wrID): \(bad.status)" }
-        let received = server.waitReceive(rounds, timeout: .seconds(5))
-        if received.map(\.wrID) != (0..<UInt64(rounds)).map({ $0 }) || server.receiveCQ.count != 0 { return "receives \(received.map(\.wrID))" }
-        for round in 0..<rounds {
-            if server.buffer.read(at: round * 4096, count: 1000) != pattern(1000, seed: UInt8(round)) { return "WRITE \(round) data" }
-            if server.buffer.read(at: 16384 + round * 4096, count: 500) != pattern(500, seed: UInt8(10 + round)) { return "SEND \(round) data" }
-            if client.buffer.read(at: 32768 + round * 4096, count: 512) != pattern(512, seed: UInt8(20 + round)) { return "READ \(round) data" }
-            if client.buffer.loadUInt64(at: 49152 + round * 8) != UInt64(100 + round) { return "ATOMIC \(round) original" }
-        }
-        if server.buffer.loadUInt64(at: 65536) != UInt64(100 + rounds) { return "ATOMIC applied \(server.buffer.loadUInt64(at: 65536) - 100) times" }
-        return nil
-    }
-
-    @Test("Two runs lost, the first of this kind", arguments: kinds, [false, true])
-    func twoLosses(first: Opcode, onDemand: Bool) throws {
-        var failures: [String] = []
-        for firstOccurrence in Self.occurrences {
-            for second in Self.kinds {
-                for secondOccurrence in Self.occurrences where (second, secondOccurrence) != (first, firstOccurrence) {
-                    var drops: [Opcode: Set<Int>] = [first: [firstOccurrence]]
-                    drops[second, default: []].insert(secondOccurrence)
-                    let subnet = UInt8(220 + Self.kinds.firstIndex(of: first)! + (onDemand ? 10 : 0))
-                    if let failure = try Self.stream(dropping: drops, onDemand: onDemand, subnet: subnet) {
-                        failures.append("\(first) #\(firstOccurrence) + \(second) #\(secondOccurrence): \(failure)")
-                    }
-                }
-            }
-        }
-        #expect(failures.isEmpty, "\(failures.count) failing pairs: \(failures.prefix(6))")
     }
 }
