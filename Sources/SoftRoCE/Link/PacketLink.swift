@@ -6,7 +6,11 @@ public import SoftRoCEMemory
 /// move. The in-process fabric hands runs to the destination device directly; RoCEv2 over UDP
 /// serialises them into datagrams.
 ///
-/// `transmit` is called without any QP lock held; `payload` is valid only during the call.
+/// `transmit` may be called with the sending QP's responder lock held (acknowledgements go out
+/// from inside the responder), so a link may deliver, during the call, only the run it is given,
+/// and only to its destination: the in-process fabric does exactly that, synchronously; a
+/// network link sends it and delivers what arrives from its own receive thread. `payload` is
+/// valid only during the call.
 public protocol PacketLink: AnyObject, Sendable {
     /// The largest payload the link carries as one run (segmentation offload), in bytes; a link
     /// of single packets returns 0 (runs are one MTU).

@@ -35,7 +35,15 @@ struct TwoLossSweepTests {
 
     /// Runs the stream with `drops` lost; a description of what went wrong, or nil.
     static func stream(dropping drops: [Opcode: Set<Int>], shape: Shape, onDemand: Bool, subnet: UInt8) throws -> String? {
-        let link = ScriptedLossLink(fabric: InProcessFabric(subnet: subnet), drop: drops)
+        try stream(ScriptedLossLink.Script(drop: drops), shape: shape, onDemand: onDemand, subnet: subnet)
+    }
+
+    /// Runs the stream through a link misbehaving as `script` says; a description of what went
+    /// wrong, or nil.
+    static func stream(
+        _ script: ScriptedLossLink.Script, shape: Shape, onDemand: Bool, subnet: UInt8, timeout: Duration = .seconds(5)
+    ) throws -> String? {
+        let link = ScriptedLossLink(fabric: InProcessFabric(subnet: subnet), script: script)
         let client = try Endpoint(device: Device(name: "softroce-a", link: link), bufferSize: 1 << 17, onDemand: onDemand)
         let server = try Endpoint(device: Device(name: "softroce-b", link: link), bufferSize: 1 << 17, onDemand: onDemand)
         defer { shutDown(client, server) }
@@ -68,10 +76,10 @@ struct TwoLossSweepTests {
             try client.qp.postSend(atomic)
         }
         let expected = shape == .unsignaled ? [last] : Array(0...last)
-        let completions = client.waitSend(expected.count, timeout: .seconds(5))
+        let completions = client.waitSend(expected.count, timeout: timeout)
         if completions.map(\.wrID) != expected { return "completions \(completions.map(\.wrID))" }
         if let bad = completions.first(where: { $0.status != .success }) { return "WR \(bad.wrID): \(bad.status)" }
-        let received = server.waitReceive(rounds, timeout: .seconds(5))
+        let received = server.waitReceive(rounds, timeout: timeout)
         if received.map(\.wrID) != (0..<UInt64(rounds)).map({ $0 }) || server.receiveCQ.count != 0 { return "receives \(received.map(\.wrID))" }
         for round in 0..<rounds {
             if server.buffer.read(at: round * 4096, count: 1000) != pattern(1000, seed: UInt8(round)) { return "WRITE \(round) data" }
@@ -100,5 +108,27 @@ struct TwoLossSweepTests {
             }
         }
         #expect(failures.isEmpty, "\(failures.count) failing pairs: \(failures.prefix(6))")
+    }
+
+    @Test("A run delivered twice, or a stale copy of it later, with or without another run lost", arguments: Shape.allCases, [false, true])
+    func duplicates(shape: Shape, onDemand: Bool) throws {
+        var failures: [String] = []
+        let slots = shape.kinds.flatMap { kind in Self.occurrences.map { (kind, $0) } }
+        let subnet = UInt8(240 + 2 * Shape.allCases.firstIndex(of: shape)! + (onDemand ? 1 : 0))
+        for (kind, occurrence) in slots {
+            var scripts = [
+                ("twice", ScriptedLossLink.Script(duplicate: [kind: [occurrence]])),
+                ("replayed", ScriptedLossLink.Script(replayLater: [kind: [occurrence]])),
+            ]
+            for (lost, lostOccurrence) in slots where (lost, lostOccurrence) != (kind, occurrence) {
+                scripts.append(("replayed, \(lost) #\(lostOccurrence) lost", ScriptedLossLink.Script(drop: [lost: [lostOccurrence]], replayLater: [kind: [occurrence]])))
+            }
+            for (name, script) in scripts {
+                if let failure = try Self.stream(script, shape: shape, onDemand: onDemand, subnet: subnet) {
+                    failures.append("\(kind) #\(occurrence) \(name): \(failure)")
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failing scripts: \(failures.prefix(6))")
     }
 }
