@@ -18,9 +18,9 @@ final class SendInbox: @unchecked Sendable {
     // `head..<tail`, and read by the consumer only while inside; `tail` (release/acquire) and
     // `depth` (release/acquire) order the two.
     /// Initialised exactly in `head..<tail` (modulo capacity).
-    private let slots: UnsafeMutablePointer<SendWQE>
+    private let slots: SlotStorage<SendWQE>
     /// The most WQEs the send queue holds (`max_send_wr`).
-    let capacity: Int
+    var capacity: Int { slots.capacity }
     /// Next slot a poster fills (monotonic; written under `postLock`).
     private let tail = Atomic<Int>(0)
     /// Next slot the consumer takes (monotonic; written by the consumer only).
@@ -28,16 +28,10 @@ final class SendInbox: @unchecked Sendable {
     private let depth = Atomic<Int>(0)
     private let postLock = AdaptiveLock()
 
-    init(capacity: Int) {
-        self.capacity = max(capacity, 1)
-        slots = .allocate(capacity: self.capacity)
-        slots.prefault(count: self.capacity)
-    }
+    init(capacity: Int) { slots = SlotStorage(capacity: capacity) }
 
     deinit {
-        for index in head.load(ordering: .relaxed)..<tail.load(ordering: .relaxed) {
-            (slots + index % capacity).deinitialize(count: 1)
-        }
+        for index in head.load(ordering: .relaxed)..<tail.load(ordering: .relaxed) { slots.deinitialize(index % capacity) }
         slots.deallocate()
     }
 
@@ -47,7 +41,7 @@ final class SendInbox: @unchecked Sendable {
         defer { postLock.unlock() }
         guard depth.load(ordering: .acquiring) < capacity else { return false }
         let index = tail.load(ordering: .relaxed)
-        (slots + index % capacity).initialize(to: wqe)
+        slots.initialize(index % capacity, to: wqe)
         depth.wrappingAdd(1, ordering: .relaxed)
         tail.store(index + 1, ordering: .releasing)
         return true
@@ -62,7 +56,7 @@ final class SendInbox: @unchecked Sendable {
         var index = head.load(ordering: .relaxed)
         guard index != end else { return }
         while index != end {
-            queue.append((slots + index % capacity).move())
+            queue.append(slots.move(index % capacity))
             index += 1
         }
         head.store(index, ordering: .releasing)

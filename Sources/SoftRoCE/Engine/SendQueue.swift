@@ -69,16 +69,16 @@ struct SendWQE {
 /// A fixed-capacity ring of send WQEs: `head` is the oldest not yet completed, `cursor` the next
 /// the requester works on (head ≤ cursor ≤ tail, as offsets from head).
 ///
-/// The WQEs live in raw memory the queue owns, initialised exactly in `head..<head + count`
-/// (minus a slot taken with ``take(at:)``), and are reached in place: reading or changing a stored
-/// field copies no WQE (a copy retains its arrays) and touches no `Optional` wrapper. A reference type
-/// so the ring is never copied along with the state that holds it; only the send-side lock's
-/// holder uses it.
+/// The WQEs live in ``SlotStorage``, initialised exactly in `head..<head + count` (minus a slot
+/// taken with ``take(at:)``), and are reached in place: reading or changing a stored field copies
+/// no WQE (a copy retains its arrays) and touches no `Optional` wrapper. A reference type so the
+/// ring is never copied along with the state that holds it; only the send-side lock's holder
+/// uses it.
 final class SendQueue: @unchecked Sendable {
     // @unchecked: used only with the QP's send-side lock held (or by the inbox's reset, on a
     // private instance).
-    private let slots: UnsafeMutablePointer<SendWQE>
-    let capacity: Int
+    private let slots: SlotStorage<SendWQE>
+    var capacity: Int { slots.capacity }
     private(set) var head = 0
     private(set) var count = 0
     /// Offset from `head` of the WQE the requester works on next.
@@ -86,14 +86,10 @@ final class SendQueue: @unchecked Sendable {
     /// The serial the next appended WQE gets.
     private var nextSerial: UInt64 = 1
 
-    init(capacity: Int) {
-        self.capacity = max(capacity, 1)
-        slots = .allocate(capacity: self.capacity)
-        slots.prefault(count: self.capacity)
-    }
+    init(capacity: Int) { slots = SlotStorage(capacity: capacity) }
 
     deinit {
-        for offset in 0..<count { (slots + slot(offset)).deinitialize(count: 1) }
+        for offset in 0..<count { slots.deinitialize(slot(offset)) }
         slots.deallocate()
     }
 
@@ -105,7 +101,7 @@ final class SendQueue: @unchecked Sendable {
         precondition(!isFull, "send queue overflow must be checked by the caller")
         wqe.serial = nextSerial
         nextSerial &+= 1
-        (slots + slot(count)).initialize(to: wqe)
+        slots.initialize(slot(count), to: wqe)
         count += 1
     }
 
@@ -125,12 +121,12 @@ final class SendQueue: @unchecked Sendable {
     /// Moves the WQE at `offset` out of the ring, to be worked on while the ring is changed too;
     /// ``put(_:at:)`` moves it back. The slot must not be used in between.
     func take(at offset: Int) -> SendWQE {
-        (slots + slot(offset)).move()
+        slots.move(slot(offset))
     }
 
     /// Moves a WQE taken with ``take(at:)`` back into its slot.
     func put(_ wqe: consuming SendWQE, at offset: Int) {
-        (slots + slot(offset)).initialize(to: wqe)
+        slots.initialize(slot(offset), to: wqe)
     }
 
     @inline(__always)
@@ -140,7 +136,7 @@ final class SendQueue: @unchecked Sendable {
     }
 
     func removeFirst() -> SendWQE {
-        let wqe = (slots + head).move()
+        let wqe = slots.move(head)
         head = head + 1 == capacity ? 0 : head + 1
         count -= 1
         cursor = max(cursor - 1, 0)
@@ -195,14 +191,5 @@ struct ReceiveRing {
         var all: [ReceiveWorkRequest] = []
         while let request = popFirst() { all.append(request) }
         return all
-    }
-}
-
-extension UnsafeMutablePointer {
-    /// Writes zeros over `count` uninitialised elements so their pages are resident before the
-    /// engine thread first stores to them: the data path takes no kernel page fault on its own
-    /// queues. (The memory stays uninitialised as far as `Pointee` is concerned.)
-    func prefault(count: Int) {
-        UnsafeMutableRawPointer(self).initializeMemory(as: UInt8.self, repeating: 0, count: count * MemoryLayout<Pointee>.stride)
     }
 }
