@@ -26,6 +26,11 @@ final class QueuePairTable: Sendable {
     @inline(__always)
     private static func slot(of number: UInt32) -> Int { Int(number) & (slotCount - 1) }
 
+    /// The number after `number`, cyclically over 17 ... 2^24 - 1.
+    private static func successor(of number: UInt32) -> UInt32 {
+        number >= QueuePairNumber.mask ? firstNumber : number + 1
+    }
+
     /// Gives the QP that `make` builds the next free number and inserts it.
     /// - Throws: ``VerbsError`` `invalidAttributeValue` when ``slotCount`` QPs are live.
     func insert(_ make: (QueuePairNumber) -> QueuePair) throws -> QueuePair {
@@ -37,9 +42,9 @@ final class QueuePairTable: Sendable {
             while true {
                 let slot = Self.slot(of: number)
                 if slot >= state.slots.count || state.slots[slot] == nil { break }
-                number = number >= QueuePairNumber.mask ? Self.firstNumber : number + 1
+                number = Self.successor(of: number)
             }
-            state.next = number >= QueuePairNumber.mask ? Self.firstNumber : number + 1
+            state.next = Self.successor(of: number)
             let slot = Self.slot(of: number)
             if slot >= state.slots.count { state.slots.append(contentsOf: repeatElement(nil, count: slot + 1 - state.slots.count)) }
             let qp = make(QueuePairNumber(rawValue: number))

@@ -28,8 +28,7 @@ extension QueuePair {
                 let serial = side.queue[offset].serial
                 guard side.stalledSerial != serial else { return }
                 var original = (0..<8).map { UInt8(truncatingIfNeeded: ack.originalRemoteData >> (8 * $0)) }  // host order (little-endian)
-                let pieces = Self.pieces(
-                    of: side.queue[offset].request.scatterGatherList, regions: side.queue[offset].regions, range: 0..<8)
+                let pieces = Self.localPieces(of: side.queue, at: offset, range: 0..<8)
                 switch MappedBytes.withBytes(of: &original, { Self.copy($0, into: pieces) }) {
                 case .completed:
                     side.queue[offset].status = .success
@@ -126,9 +125,7 @@ extension QueuePair {
             return true
         }
         if let payload, length > 0 {
-            let pieces = Self.pieces(
-                of: side.queue[offset].request.scatterGatherList, regions: side.queue[offset].regions,
-                range: bytesReceived..<bytesReceived + length)
+            let pieces = Self.localPieces(of: side.queue, at: offset, range: bytesReceived..<bytesReceived + length)
             switch Self.copy(payload, into: pieces) {
             case .completed:
                 break
@@ -152,6 +149,12 @@ extension QueuePair {
             side.retryRemaining = side.path.retryCount
         }
         return true
+    }
+
+    /// The pieces of the local buffers of the WQE at `offset` (a READ's or ATOMIC's destination)
+    /// covering message bytes `range`, its fields read in place.
+    private static func localPieces(of queue: SendQueue, at offset: Int, range: Range<Int>) -> MemoryPieces {
+        pieces(of: queue[offset].request.scatterGatherList, regions: queue[offset].regions, range: range)
     }
 
     /// An ACK for `psn` completes every SEND and WRITE whose last packet is at or before it.
