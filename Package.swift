@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SoftRoCEMemory", targets: ["SoftRoCEMemory"]),
         .library(name: "SoftRoCEWire", targets: ["SoftRoCEWire"]),
         .library(name: "SoftRoCE", targets: ["SoftRoCE"]),
+        .library(name: "SoftRoCEUDP", targets: ["SoftRoCEUDP"]),
         .executable(name: "softroce", targets: ["softroce"]),
     ],
     dependencies: [
@@ -56,6 +57,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // RoCEv2 over UDP: the network link below the same engine (sockets and a receive thread).
+        .target(
+            name: "SoftRoCEUDP",
+            dependencies: [
+                "SoftRoCE",
+                "SoftRoCEMemory",
+                "SoftRoCEWire",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // perftest-style tests, devinfo and their table / JSON output, as a testable library.
         .target(
             name: "SoftRoCETools",
@@ -72,6 +84,7 @@ let package = Package(
             dependencies: [
                 "SoftRoCETools",
                 "SoftRoCE",
+                "SoftRoCEUDP",
                 "SoftRoCEMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -90,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SoftRoCETests",
-            dependencies: ["SoftRoCE", "SoftRoCEMemory"],
+            dependencies: ["SoftRoCE", "SoftRoCEMemory", "SoftRoCEUDP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -147,6 +147,7 @@ extension QueuePair {
             advanceAcknowledged(to: firstPSN + (side.queue[offset].psnCount - 1), side: &side)
         } else {
             side.retryRemaining = side.path.retryCount
+            side.retryStarted = false
         }
         return true
     }
@@ -198,6 +199,7 @@ extension QueuePair {
         }
         if side.lastAckedPSN.precedes(upTo) { side.lastAckedPSN = upTo }
         side.retryRemaining = side.path.retryCount
+        side.retryStarted = false
         side.rnrRemaining = side.path.rnrRetry
         if side.hasOutstanding, let timeout = side.path.timeout {
             if side.retransmitDeadline == nil {
@@ -214,8 +216,11 @@ extension QueuePair {
     }
 
     /// Retransmits from `psn` (in the WQE at `offset`), consuming one retry; exhausted retries fail
-    /// the WQE with `RETRY_EXC_ERR`.
-    private func retry(_ side: inout SendSide, from offset: Int, psn: PacketSequenceNumber) {
+    /// the WQE with `RETRY_EXC_ERR`. Unless the retransmission timer fired (`onTimeout`), does
+    /// nothing while a retry started earlier has not yet made progress.
+    private func retry(_ side: inout SendSide, from offset: Int, psn: PacketSequenceNumber, onTimeout: Bool = false) {
+        if side.retryStarted && !onTimeout { return }
+        side.retryStarted = true
         if side.retryRemaining == 0 {
             fail(&side, at: offset, status: .retryExceededError)
             return
@@ -344,7 +349,7 @@ extension QueuePair {
                 } else if !side.hasOutstanding || state != .readyToSend {
                     side.retransmitDeadline = nil
                 } else if let (offset, psn) = firstUnacknowledged(side) {
-                    retry(&side, from: offset, psn: psn)
+                    retry(&side, from: offset, psn: psn, onTimeout: true)
                     if state != .error, let timeout = side.path.timeout { side.retransmitDeadline = now + timeout }
                     fired = true
                 } else {

@@ -26,6 +26,10 @@ struct SendSide: Sendable {
     /// PSN of the newest acknowledged packet.
     var lastAckedPSN: PacketSequenceNumber = PacketSequenceNumber(rawValue: PacketSequenceNumber.mask)
     var retryRemaining = 7
+    /// A retransmission the completer started on a gap or a NAK, until the next progress: the
+    /// responses still in flight behind a lost one each show the same gap, and must not each
+    /// start (and spend) another retry (rxe's `comp.started_retry`). Timeouts retry regardless.
+    var retryStarted = false
     var rnrRemaining = 7
     var retransmitDeadline: MonotonicInstant?
     /// Acknowledged progress since the deadline was armed: the timer re-arms instead of retrying
