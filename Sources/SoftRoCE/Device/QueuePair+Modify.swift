@@ -20,6 +20,19 @@ extension QueuePair {
             if let mtu = change.pathMTU, mtu.bytes > device.port.maxMTU.bytes {
                 throw VerbsError(.invalidAttributeValue, attribute: .pathMTU, "path MTU \(mtu) exceeds the port's \(device.port.maxMTU)")
             }
+            if let port = change.portNumber, port != device.port.number {
+                throw VerbsError(.invalidAttributeValue, attribute: .portNumber, "port \(port) does not exist (the device has port \(device.port.number))")
+            }
+            if let path = change.addressVector {
+                guard path.portNumber == device.port.number else {
+                    throw VerbsError(.invalidAttributeValue, attribute: .addressVector, "the path's port \(path.portNumber) does not exist")
+                }
+                guard Int(path.sourceGIDIndex) < device.port.gidTableLength else {
+                    throw VerbsError(
+                        .invalidAttributeValue, attribute: .addressVector,
+                        "source GID index \(path.sourceGIDIndex) is beyond the GID table (\(device.port.gidTableLength) entries)")
+                }
+            }
             let merged = attributes.withLockedValue { attributes -> QueuePairAttributes in
                 attributes.merge(change)
                 return attributes

@@ -259,8 +259,10 @@ extension QueuePair {
     func enterError(_ side: inout SendSide) {
         stateValue.store(QueuePairState.error.rawValue, ordering: .releasing)
         faultHandler.disable()
+        // The receive queue is flushed by the requester's flush step, after the send queue: the
+        // failing WQE's status reaches a shared CQ before the receives' WR_FLUSH_ERRs, as rxe
+        // reports them.
         side.flushPending = true
-        flushReceiveQueue()
         device.engine.schedule(self)
     }
 
@@ -285,7 +287,7 @@ extension QueuePair {
     }
 
     /// In ERR: completes every WQE, finished ones with their status and the rest with
-    /// `WR_FLUSH_ERR`. Returns whether anything was completed.
+    /// `WR_FLUSH_ERR`, then flushes the receive queue. Returns whether a send WQE was completed.
     func flushSendQueue(_ side: inout SendSide) -> Bool {
         side.flushPending = false
         side.retransmitDeadline = nil
@@ -293,6 +295,7 @@ extension QueuePair {
         side.rnrPSN = nil
         side.stalledSerial = nil
         sendInbox.drain(into: side.queue)
+        defer { flushReceiveQueue() }
         guard !side.queue.isEmpty else { return false }
         while !side.queue.isEmpty {
             let wqe = side.queue.removeFirst()

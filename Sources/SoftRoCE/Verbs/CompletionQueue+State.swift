@@ -1,3 +1,5 @@
+import SoftRoCEMemory
+import NIOConcurrencyHelpers
 import SoftRoCEWire
 
 extension CompletionQueue {
@@ -8,10 +10,47 @@ extension CompletionQueue {
         case nextCompletion
     }
 
-    /// A task waiting in `nextEvent()`.
+    /// A caller waiting for an event: a task in `nextEvent()` or a thread in `waitForEvent(timeout:)`.
     struct EventWaiter: Sendable {
+        enum Delivery: Sendable {
+            case task(CheckedContinuation<Result<Void, VerbsError>, Never>)
+            case thread(BlockingEventWaiter)
+        }
         let id: UInt64
-        let continuation: CheckedContinuation<Result<Void, VerbsError>, Never>
+        let delivery: Delivery
+
+        /// Hands the waiter its event (or the reason none will come).
+        func resume(returning result: Result<Void, VerbsError>) {
+            switch delivery {
+            case .task(let continuation): continuation.resume(returning: result)
+            case .thread(let waiter): waiter.deliver(result)
+            }
+        }
+    }
+
+    /// A thread blocked in `waitForEvent(timeout:)`, sleeping on a condition variable.
+    final class BlockingEventWaiter: @unchecked Sendable {
+        // @unchecked: `result` is written and read with `condition` locked.
+        private let condition = ConditionLock(value: 0)
+        private var result: Result<Void, VerbsError>?
+
+        func deliver(_ result: Result<Void, VerbsError>) {
+            condition.lock()
+            self.result = result
+            condition.unlock(withValue: 1)
+        }
+
+        /// The delivered result; nil if `timeout` passed first.
+        func wait(timeout: Duration?) -> Result<Void, VerbsError>? {
+            if let timeout {
+                let seconds = Double(max(0, timeout.wholeNanoseconds)) / 1e9
+                guard condition.lock(whenValue: 1, timeoutSeconds: seconds) else { return nil }
+            } else {
+                condition.lock(whenValue: 1)
+            }
+            defer { condition.unlock() }
+            return result
+        }
     }
 
     /// A task waiting in the completion sequence for the queue to become non-empty.
@@ -28,10 +67,10 @@ extension CompletionQueue {
         let failedEventWaiters: [EventWaiter]
 
         func resume() {
-            eventWaiter?.continuation.resume(returning: .success(()))
+            eventWaiter?.resume(returning: .success(()))
             completionWaiter?.continuation.resume()
             for waiter in failedEventWaiters {
-                waiter.continuation.resume(
+                waiter.resume(
                     returning: .failure(VerbsError(.completionQueueOverflow, "the completion queue overflowed"))
                 )
             }
@@ -45,7 +84,7 @@ extension CompletionQueue {
 
         func resume() {
             for waiter in eventWaiters {
-                waiter.continuation.resume(
+                waiter.resume(
                     returning: .failure(VerbsError(.completionQueueClosed, "the completion queue was destroyed"))
                 )
             }

@@ -87,8 +87,10 @@ public final class CompletionQueue: Sendable {
 
     /// Destroys the queue's waiting side: tasks in ``nextEvent()`` throw
     /// ``VerbsError/Code/completionQueueClosed``, ``completions`` ends after the queued completions, and
-    /// later pushes are refused. Corresponds to `ibv_destroy_cq`.
-    package func close() {
+    /// later pushes are refused (counted as overflows of the device, so destroy the QPs that use
+    /// the queue first, as `ibv_destroy_cq` requires). Later calls do nothing. Corresponds to
+    /// `ibv_destroy_cq`.
+    public func close() {
         let waiters = state.withLockedValue { state in state.close() }
         waiters.resume()
     }
@@ -199,16 +201,40 @@ public final class CompletionQueue: Sendable {
                 let immediate = state.withLockedValue { state -> Result<Void, VerbsError>? in
                     if let outcome = state.takeEvent() { return outcome }
                     if Task.isCancelled { return .failure(VerbsError(.cancelled, "nextEvent() was cancelled")) }
-                    state.eventWaiters.append(EventWaiter(id: id, continuation: continuation))
+                    state.eventWaiters.append(EventWaiter(id: id, delivery: .task(continuation)))
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
             let waiter = state.withLockedValue { state in state.removeEventWaiter(id: id) }
-            waiter?.continuation.resume(returning: .failure(VerbsError(.cancelled, "nextEvent() was cancelled")))
+            waiter?.resume(returning: .failure(VerbsError(.cancelled, "nextEvent() was cancelled")))
         }
         try result.get()
+    }
+
+    /// Blocks the calling thread until the next completion event raised by an armed notification, or
+    /// `timeout`: ``nextEvent()`` for a thread of its own (a blocking completion channel's
+    /// `ibv_get_cq_event`). It sleeps on a condition variable and needs no task or executor.
+    /// - Parameter timeout: the longest wait; nil waits without limit.
+    /// - Throws: ``VerbsError`` with ``VerbsError/Code/timedOut`` when `timeout` passed,
+    ///   ``VerbsError/Code/completionQueueClosed`` after ``close()``, or
+    ///   ``VerbsError/Code/completionQueueOverflow`` once the queue overflowed and no event is pending.
+    public func waitForEvent(timeout: Duration? = nil) throws(VerbsError) {
+        let waiter = BlockingEventWaiter()
+        let id = state.withLockedValue { $0.makeWaiterID() }
+        let immediate = state.withLockedValue { state -> Result<Void, VerbsError>? in
+            if let outcome = state.takeEvent() { return outcome }
+            state.eventWaiters.append(EventWaiter(id: id, delivery: .thread(waiter)))
+            return nil
+        }
+        if let immediate { return try immediate.get() }
+        if let result = waiter.wait(timeout: timeout) { return try result.get() }
+        // Timed out: withdraw, unless a push has taken this waiter already (its event is on the way).
+        if state.withLockedValue({ $0.removeEventWaiter(id: id) }) != nil {
+            throw VerbsError(.timedOut, "no completion event within \(timeout.map { "\($0)" } ?? "the wait")")
+        }
+        if let result = waiter.wait(timeout: nil) { try result.get() }
     }
 
     /// The completions as an async sequence: each iteration takes the oldest completion, sleeping while the

@@ -104,4 +104,6 @@ extension VerbsError.Code {
     public static let completionQueueClosed = Self("completionQueueClosed")
     /// The waiting task was cancelled.
     public static let cancelled = Self("cancelled")
+    /// A blocking wait ended at its time limit before what it waited for happened.
+    public static let timedOut = Self("timedOut")
 }

@@ -305,4 +305,53 @@ struct QueuePairStateTests {
         client.device.close()
         #expect(client.qp.state == .error && server.qp.state == .error)
     }
+
+    @Test("modify rejects a port the device lacks and a source GID index beyond its GID table")
+    func portAndGIDIndex() throws {
+        let device = Device(name: "softroce-state-port")
+        defer { device.close() }
+        let client = try Endpoint(device: device)
+        let server = try Endpoint(device: device)
+        var wrongPort = Self.initAttributes()
+        wrongPort.portNumber = 2
+        let portError = #expect(throws: VerbsError.self) { try client.qp.modify(wrongPort) }
+        #expect(portError?.code == .invalidAttributeValue)
+        #expect(client.qp.state == .reset)
+        try client.qp.modify(Self.initAttributes())
+        var wrongIndex = Self.rtrAttributes(to: server)
+        wrongIndex.addressVector?.sourceGIDIndex = 1
+        let indexError = #expect(throws: VerbsError.self) { try client.qp.modify(wrongIndex) }
+        #expect(indexError?.code == .invalidAttributeValue)
+        #expect(client.qp.state == .initialized)
+        try client.qp.modify(Self.rtrAttributes(to: server))
+        #expect(client.qp.state == .readyToReceive)
+    }
+
+    @Test("on a CQ shared by both queues, a SEND's RETRY_EXC_ERR comes before the receives' flushes")
+    func failedSendBeforeFlushedReceives() throws {
+        let fabric = InProcessFabric(subnet: 215)
+        let first = Device(name: "softroce-state-a", link: fabric)
+        let second = Device(name: "softroce-state-b", link: fabric)
+        defer { first.close(); second.close() }
+        let pd = first.allocateProtectionDomain()
+        let cq = try first.createCompletionQueue(capacity: 16)
+        let qp = try first.createQueuePair(
+            type: .rc, protectionDomain: pd, sendCompletionQueue: cq, receiveCompletionQueue: cq,
+            capabilities: QueuePairCapabilities(maxSendWR: 4, maxReceiveWR: 4, maxSendSGE: 1, maxReceiveSGE: 1))
+        let buffer = try AnonymousMemory(length: 8192)
+        let region = try pd.registerMemoryRegion(address: buffer.address, length: 8192, access: [.localWrite])
+        let server = try Endpoint(device: second)
+        try qp.modify(Self.initAttributes())
+        try qp.modify(Self.rtrAttributes(to: server))
+        try qp.modify(QueuePairAttributes(state: .readyToSend, sqPSN: 100, timeout: AckTimeout(code: 8), retryCount: 1, rnrRetry: 7, maxReadAtomic: 1))
+        for id in 10..<13 {
+            try qp.postReceive(ReceiveWorkRequest(id: UInt64(id), scatterGatherList: [ScatterGatherElement(address: buffer.address, length: 4096, lkey: region.lkey)]))
+        }
+        fabric.lossRate = 1
+        try qp.postSend(.send(id: 1, scatterGatherList: [ScatterGatherElement(address: buffer.address + 4096, length: 64, lkey: region.lkey)]))
+        var completions: [WorkCompletion] = []
+        #expect(eventually { completions += cq.poll(maxEntries: 8); return completions.count == 4 })
+        #expect(completions.map(\.wrID) == [1, 10, 11, 12])
+        #expect(statuses(completions) == [.retryExceededError, .workRequestFlushError, .workRequestFlushError, .workRequestFlushError])
+    }
 }

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import SoftRoCE
 import Testing
 
@@ -372,5 +375,40 @@ struct CompletionQueueTests {
         #expect(all.count == 2 * perProducer)
         #expect(Set(all).count == 2 * perProducer)
         #expect(!cq.isOverflowed)
+    }
+
+    @Test("waitForEvent blocks a thread until an armed push, times out with a typed error, and ends on close")
+    func blockingEventWait() throws {
+        let cq = try CompletionQueue(minimumCapacity: 8)
+        #expect(throws: VerbsError.self) { try cq.waitForEvent(timeout: .milliseconds(20)) }
+        do {
+            try cq.waitForEvent(timeout: .milliseconds(20))
+        } catch {
+            #expect(error.code == .timedOut)
+        }
+        // A push from another thread wakes the blocked caller.
+        cq.requestNotification()
+        onAnotherThread {
+            usleep(20_000)
+            cq.push(completion(1))
+        }
+        try cq.waitForEvent(timeout: .seconds(10))
+        #expect(cq.poll()?.wrID == 1)
+        // An event raised while nobody waits is kept for the next wait; a timed-out wait took none.
+        cq.requestNotification()
+        cq.push(completion(2))
+        try cq.waitForEvent(timeout: .zero)
+        #expect(throws: VerbsError.self) { try cq.waitForEvent(timeout: .milliseconds(5)) }
+        // Closing the queue releases a blocked caller with completionQueueClosed.
+        onAnotherThread {
+            usleep(20_000)
+            cq.close()
+        }
+        do {
+            try cq.waitForEvent()
+            Issue.record("waitForEvent returned on a closed queue")
+        } catch {
+            #expect(error.code == .completionQueueClosed)
+        }
     }
 }
