@@ -95,15 +95,22 @@ let package = Package(
             dependencies: ["SoftRoCEMemory"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "SoftRoCEWireTests",
+        // Test support: the rxe captures in Tests/SoftRoCEVectors/Vectors and a pcap reader.
+        .target(
+            name: "SoftRoCEVectors",
             dependencies: ["SoftRoCEWire"],
+            path: "Tests/SoftRoCEVectors",
             exclude: ["Vectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SoftRoCEWireTests",
+            dependencies: ["SoftRoCEWire", "SoftRoCEVectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SoftRoCETests",
-            dependencies: ["SoftRoCE", "SoftRoCEMemory", "SoftRoCEUDP"],
+            dependencies: ["SoftRoCE", "SoftRoCEMemory", "SoftRoCEUDP", "SoftRoCEWire", "SoftRoCEVectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -226,8 +226,8 @@ public final class UDPLink: PacketLink, Sendable {
     }
 
     /// Whether the packet's ICRC matches the IPv4 and UDP headers it arrived in. A UDP socket
-    /// does not show the IPv4 identification the sender's kernel wrote (0 for rxe and for this
-    /// link), so it is solved for (``SoftRoCEWire/ICRC/recoverIdentification(ipHeader:udpHeader:roce:icrc:)``);
+    /// does not show the IPv4 identification the sender's kernel wrote (a per-destination counter
+    /// for rdma_rxe, 0 for this link), so it is solved for (``SoftRoCEWire/ICRC/recoverIdentification(ipHeader:udpHeader:roce:icrc:)``);
     /// the don't-fragment bit is tried set (as rxe sends) and then clear.
     private func arrivedIntact(_ packet: RoCEPacket, _ bytes: Span<UInt8>, from datagram: UDPSocket.Received) -> Bool {
         let covered = bytes.extracting(0..<(bytes.count - ICRC.byteCount))

@@ -1,3 +1,4 @@
+import SoftRoCEVectors
 import SoftRoCEWire
 import Testing
 

@@ -159,6 +159,29 @@ struct UDPLinkTests {
         #expect(packet.padCount == 3)
     }
 
+    @Test(
+        "on the wire the kernel writes identification 0 and DF, and each packet's ICRC matches the headers as sent",
+        .enabled(if: PacketCapture.isPermitted, "capturing packets needs CAP_NET_RAW"))
+    func headersOnTheWire() throws {
+        let capture = try PacketCapture()
+        let (client, server, links) = try udpPair()
+        defer { shutDown(client, server) }
+        client.buffer.write(pattern(3000, seed: 8), at: 0)
+        try client.qp.postSend(.rdmaWrite(id: 1, scatterGatherList: [client.sge(0, 3000)], remoteAddress: server.address(0), rkey: server.region.rkey))
+        #expect(statuses(client.waitSend()) == [.success])
+        for _ in 0..<3 {  // the WRITE's FIRST, MIDDLE and LAST packets
+            let packet = try #require(capture.nextRoCEPacket(from: links.0.localAddress))
+            let decodedIP = IPv4Header.decode(from: packet.span)
+            let ip = try #require(decodedIP)
+            let decodedUDP = UDPHeader.decode(from: packet.span, at: ip.headerLength)
+            let udp = try #require(decodedUDP)
+            #expect(ip.identification == 0)
+            #expect(ip.dontFragment)
+            let roce = Array(packet[(ip.headerLength + UDPHeader.byteCount)...])
+            #expect(throws: Never.self) { _ = try RoCEPacket(decoding: roce.span, verifying: .ipv4(ip, udp)) }
+        }
+    }
+
     @Test("a link refuses an address that is not this host's, or one another link holds, with a typed error")
     func refusedAddresses() throws {
         #expect(throws: UDPLinkError.self) { try UDPLink(localAddress: "not-an-address") }

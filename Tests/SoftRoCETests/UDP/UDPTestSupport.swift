@@ -96,3 +96,37 @@ final class PlainUDPSocket {
         return result
     }
 }
+
+/// A packet socket (`AF_PACKET`, `SOCK_DGRAM`: IP packets without the link header) that sees every
+/// IPv4 packet of the host's interfaces, the loopback one included, headers as on the wire.
+/// Needs `CAP_NET_RAW`.
+final class PacketCapture {
+    let descriptor: Int32
+
+    /// Whether this process may open one (root or `CAP_NET_RAW`).
+    static var isPermitted: Bool { (try? PacketCapture()) != nil }
+
+    init() throws {
+        let ethernetIP = UInt16(0x0800)
+        descriptor = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue), Int32(ethernetIP.bigEndian))
+        guard descriptor >= 0 else { throw PlainUDPSocket.PlainSocketError(errno: errno) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    /// The next IPv4 packet from `source` to UDP port 4791 (waits up to 5 s per packet seen).
+    func nextRoCEPacket(from source: IPv4Address) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            let packet = Array(buffer[0..<count])
+            guard let ip = IPv4Header.decode(from: packet.span), ip.source == source, ip.protocolNumber == IPv4Header.udpProtocol,
+                let udp = UDPHeader.decode(from: packet.span, at: ip.headerLength), udp.destinationPort == UDPHeader.roceV2Port
+            else { continue }
+            return packet
+        }
+    }
+}

@@ -1,39 +1,39 @@
 import Foundation
-import SoftRoCEWire
+public import SoftRoCEWire
 
 /// A minimal classic-pcap reader (libpcap format 2.4), enough to pull RoCEv2 packets out of the vectors.
 ///
 /// Test support only: the library never reads files.
-struct PcapFile {
+public struct PcapFile: Sendable {
     /// One captured frame.
-    struct Record {
+    public struct Record: Sendable {
         /// Seconds since the epoch.
-        var seconds: UInt32
+        public var seconds: UInt32
         /// Microseconds (or nanoseconds for nanosecond files) past `seconds`.
-        var fraction: UInt32
+        public var fraction: UInt32
         /// The length of the frame on the wire, which may exceed `data.count` if the snap length cut it.
-        var originalLength: Int
+        public var originalLength: Int
         /// The captured bytes.
-        var data: [UInt8]
+        public var data: [UInt8]
     }
 
-    enum ParseError: Error, Equatable {
+    public enum ParseError: Error, Equatable {
         case truncatedGlobalHeader
         case unknownMagic(UInt32)
         case truncatedRecord(index: Int)
     }
 
     /// `LINKTYPE_ETHERNET`.
-    static let ethernetLinkType: UInt32 = 1
+    public static let ethernetLinkType: UInt32 = 1
 
-    var majorVersion: UInt16
-    var minorVersion: UInt16
-    var snapLength: UInt32
-    var linkType: UInt32
-    var records: [Record]
+    public var majorVersion: UInt16
+    public var minorVersion: UInt16
+    public var snapLength: UInt32
+    public var linkType: UInt32
+    public var records: [Record]
 
     /// Parses a whole file; either byte order and micro- or nanosecond magic.
-    init(bytes: [UInt8]) throws(ParseError) {
+    public init(bytes: [UInt8]) throws(ParseError) {
         guard bytes.count >= 24 else { throw .truncatedGlobalHeader }
         let magic = Self.uint32(bytes, 0, littleEndian: true)
         let littleEndian: Bool
@@ -69,8 +69,9 @@ struct PcapFile {
     }
 
     /// Loads `Vectors/<name>` next to this source file.
-    static func vector(named name: String, filePath: String = #filePath) throws -> PcapFile {
-        let url = URL(fileURLWithPath: filePath).deletingLastPathComponent()
+    public static func vector(named name: String) throws -> PcapFile {
+        let here: String = #filePath
+        let url = URL(fileURLWithPath: here).deletingLastPathComponent()
             .appendingPathComponent("Vectors").appendingPathComponent(name)
         return try PcapFile(bytes: [UInt8](Data(contentsOf: url)))
     }
@@ -87,30 +88,30 @@ struct PcapFile {
 }
 
 /// A RoCEv2 packet found in a capture: Ethernet II → IPv4 → UDP to port 4791.
-struct CapturedRoCEPacket {
+public struct CapturedRoCEPacket: Sendable {
     /// The index of the record in the file.
-    var recordIndex: Int
+    public var recordIndex: Int
     /// The IPv4 header as captured.
-    var ip: IPv4Header
+    public var ip: IPv4Header
     /// The IPv4 header bytes as captured (fixed part).
-    var ipBytes: [UInt8]
+    public var ipBytes: [UInt8]
     /// The UDP header as captured.
-    var udp: UDPHeader
+    public var udp: UDPHeader
     /// The UDP header bytes as captured.
-    var udpBytes: [UInt8]
+    public var udpBytes: [UInt8]
     /// The UDP payload: BTH through ICRC.
-    var roce: [UInt8]
+    public var roce: [UInt8]
 
     /// The IP and UDP headers for ICRC computation.
-    var network: NetworkHeaders { .ipv4(ip, udp) }
+    public var network: NetworkHeaders { .ipv4(ip, udp) }
 
     /// The packet without its ICRC field.
-    var roceWithoutICRC: ArraySlice<UInt8> { roce.dropLast(ICRC.byteCount) }
+    public var roceWithoutICRC: ArraySlice<UInt8> { roce.dropLast(ICRC.byteCount) }
 }
 
 extension PcapFile {
     /// The RoCEv2 packets of an Ethernet capture, in capture order; other frames are skipped.
-    var rocePackets: [CapturedRoCEPacket] {
+    public var rocePackets: [CapturedRoCEPacket] {
         guard linkType == Self.ethernetLinkType else { return [] }
         var packets: [CapturedRoCEPacket] = []
         for (index, record) in records.enumerated() {

@@ -1,0 +1,144 @@
+import SoftRoCE
+import SoftRoCEMemory
+import SoftRoCEVectors
+import SoftRoCEWire
+import Testing
+
+/// A link that keeps what the device transmits, each run with a copy of its payload.
+private final class RecordingLink: PacketLink, Sendable {
+    struct Transmitted: @unchecked Sendable {
+        var run: PacketRun
+        var payload: [UInt8]
+    }
+
+    private let address: GID
+    private let transmitted = LockedValue<[Transmitted]>([])
+
+    init(address: GID) { self.address = address }
+
+    var maxRunPayload: Int { 0 }
+    func assignGID() -> GID { address }
+    func attach(_ device: Device, at gid: GID) {}
+    func detach(_ device: Device) {}
+
+    func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID) {
+        let bytes = payload?.bytes() ?? []
+        transmitted.withLockedValue { $0.append(Transmitted(run: run, payload: bytes)) }
+    }
+
+    /// The `index`-th run transmitted, waiting for it up to 5 s.
+    func run(_ index: Int) -> Transmitted? {
+        var result: Transmitted?
+        _ = eventually(timeout: .seconds(5)) {
+            result = transmitted.withLockedValue { index < $0.count ? $0[index] : nil }
+            return result != nil
+        }
+        return result
+    }
+}
+
+/// SoftRoCE in place of one Linux rdma_rxe host: the client's packets of a real `ibv_rc_pingpong
+/// -g 1` session (`Tests/SoftRoCEVectors/Vectors/rc-pingpong.pcap`) are delivered to a SoftRoCE
+/// device set up as the server was (QPN, PSNs and GIDs from the captured TCP exchange), and every
+/// packet the device sends in answer — acknowledgements and its own SENDs — must equal the packet
+/// rxe's server sent, byte for byte from the BTH to the ICRC (computed over the captured IPv4 and
+/// UDP headers).
+@Suite("Interoperability with Linux rdma_rxe", .timeLimit(.minutes(1)))
+struct RxeInteropTests {
+    static let server = IPv4Address(192, 168, 77, 11)
+    static let client = IPv4Address(192, 168, 77, 12)
+
+    @Test("replaying rxe's rc_pingpong client: the device answers with exactly the packets rxe's server sent")
+    func rcPingPongServer() throws {
+        let packets = try PcapFile.vector(named: "rc-pingpong.pcap").rocePackets
+        try #require(packets.count > 40)
+        let link = RecordingLink(address: GID(ipv4: Self.server.rawValue))
+        let device = Device(name: "softroce-rxe", link: link, activeMTU: .mtu1024)
+        defer { device.close() }
+        let pd = device.allocateProtectionDomain()
+        let cq = try device.createCompletionQueue(capacity: 16)
+        let qp = try device.createQueuePair(
+            type: .rc, protectionDomain: pd, sendCompletionQueue: cq, receiveCompletionQueue: cq,
+            capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: 8, maxSendSGE: 1, maxReceiveSGE: 1))
+        // The exchange: "0000:000011:5cce62:…ffffc0a84d0c" from the client, "0000:000011:e07d4c:…" back.
+        try #require(qp.number.rawValue == 0x11)
+        let memory = try AnonymousMemory(length: 8192)
+        let region = try pd.registerMemoryRegion(address: memory.address, length: 8192, access: [.localWrite])
+        let receiveSGE = ScatterGatherElement(address: memory.address, length: 4096, lkey: region.lkey)
+        let sendSGE = ScatterGatherElement(address: memory.address + 4096, length: 4096, lkey: region.lkey)
+        try qp.modify(QueuePairAttributes(state: .initialized, accessFlags: [], portNumber: 1, pkeyIndex: 0))
+        try qp.modify(QueuePairAttributes(
+            state: .readyToReceive, pathMTU: .mtu1024, rqPSN: PacketSequenceNumber(rawValue: 0x5C_CE62),
+            destQPNumber: QueuePairNumber(rawValue: 0x11), addressVector: AddressVector(destinationGID: GID(ipv4: Self.client.rawValue), hopLimit: 1),
+            minRNRTimer: RNRTimer(code: 12), maxDestReadAtomic: 1))
+        try qp.modify(QueuePairAttributes(
+            state: .readyToSend, sqPSN: PacketSequenceNumber(rawValue: 0xE0_7D4C), timeout: AckTimeout(code: 14), retryCount: 7,
+            rnrRetry: 7, maxReadAtomic: 1))
+        try qp.postReceive(ReceiveWorkRequest(id: 1, scatterGatherList: [receiveSGE]))
+
+        var answered = 0  // packets of the device compared so far
+        var messages = 0  // SENDs received from the client
+        var clientMessage: [UInt8] = []
+        var index = 0
+        while index < packets.count {
+            let captured = packets[index]
+            if captured.ip.source == Self.client {
+                let packet = try RoCEPacket(decoding: captured.roce.span, verifying: captured.network)
+                var payload = Array(captured.roce[packet.payloadRange])
+                clientMessage += payload
+                let run = PacketRun(wirePacket: packet.headers, payloadLength: payload.count)
+                let hasPayload = !payload.isEmpty
+                MappedBytes.withBytes(of: &payload) {
+                    device.receive(run, payload: hasPayload ? $0 : nil, from: GID(ipv4: Self.client.rawValue))
+                }
+                if run.endsMessage && packet.headers.opcode.isSend {
+                    // rc_pingpong's server: the receive completes with the client's bytes.
+                    let completion = try #require(Self.poll(cq), "no receive completion for message \(messages)")
+                    #expect(completion.status == .success && completion.opcode == .receive && completion.byteLength == 4096)
+                    #expect(memory.read(at: 0, count: 4096) == clientMessage)
+                    clientMessage = []
+                    messages += 1
+                    try qp.postReceive(ReceiveWorkRequest(id: 1, scatterGatherList: [receiveSGE]))
+                } else if packet.headers.opcode == .rcAcknowledge {
+                    // The client acknowledged the device's SEND: it completes.
+                    let completion = try #require(Self.poll(cq), "no send completion")
+                    #expect(completion.status == .success && completion.opcode == .send)
+                }
+                index += 1
+                continue
+            }
+            // A packet rxe's server sent. A SEND starts after the ACK for the client's message:
+            // post it with the bytes rxe sent, when the whole message is in the capture.
+            if captured.roce[0] == Opcode.rcSendFirst.rawValue {
+                let message = packets[index...].prefix { $0.ip.source == Self.server }.prefix(4)
+                guard message.count == 4 else { break }
+                var bytes: [UInt8] = []
+                for piece in message {
+                    let packet = try RoCEPacket(decoding: piece.roce.span)
+                    bytes += piece.roce[packet.payloadRange]
+                }
+                memory.write(bytes, at: 4096)
+                try qp.postSend(.send(id: 2, scatterGatherList: [sendSGE]))
+            }
+            let sent = try #require(link.run(answered), "the device did not send packet \(answered) (capture record \(captured.recordIndex))")
+            #expect(sent.run.packetCount == 1)
+            var encoded: [UInt8] = []
+            try RoCEPacket.encode(headers: sent.run.wirePacket(0).headers, payload: sent.payload.span, network: captured.network, into: &encoded)
+            #expect(encoded == captured.roce, "packet \(answered) (capture record \(captured.recordIndex), \(sent.run.headers.opcode))")
+            answered += 1
+            index += 1
+        }
+        #expect(messages >= 5)
+        #expect(answered >= 20)
+    }
+
+    /// The next completion of `cq`, waiting up to 5 s.
+    private static func poll(_ cq: CompletionQueue) -> WorkCompletion? {
+        var completion: WorkCompletion?
+        _ = eventually(timeout: .seconds(5)) {
+            completion = cq.poll()
+            return completion != nil
+        }
+        return completion
+    }
+}
