@@ -83,6 +83,12 @@ private func runClient(_ configuration: RCPingPongConfiguration, on device: Devi
     }.value
 }
 
+/// A server device and a client device on a fabric of their own.
+private func devicePair() -> (server: Device, client: Device) {
+    let fabric = InProcessFabric()
+    return (Device(link: fabric), Device(link: fabric))
+}
+
 /// A configuration for tests: a kernel-chosen port, GID index 0, time limits so nothing hangs.
 private func testConfiguration(_ role: RCPingPongConfiguration.Role) -> RCPingPongConfiguration {
     var configuration = RCPingPongConfiguration(role: role)
@@ -287,9 +293,7 @@ struct RCPingPongTests {
             PingPongVariant(onDemand: .none, events: true), PingPongVariant(onDemand: .implicit, events: true),
         ])
     func pingPong(variant: PingPongVariant) throws {
-        let fabric = InProcessFabric()
-        let serverDevice = Device(link: fabric)
-        let clientDevice = Device(link: fabric)
+        let (serverDevice, clientDevice) = devicePair()
         defer {
             serverDevice.close()
             clientDevice.close()
@@ -346,9 +350,7 @@ struct RCPingPongTests {
 
     @Test("a server with -c reports every page the client did not write (client without -c)")
     func validationFindsUnwrittenPages() throws {
-        let fabric = InProcessFabric()
-        let serverDevice = Device(link: fabric)
-        let clientDevice = Device(link: fabric)
+        let (serverDevice, clientDevice) = devicePair()
         defer {
             serverDevice.close()
             clientDevice.close()
@@ -372,9 +374,7 @@ struct RCPingPongTests {
 
     @Test("without -g neither side can set up RoCE's GRH: RTR fails on the server, the client's exchange fails; nothing hangs")
     func noGID() throws {
-        let fabric = InProcessFabric()
-        let serverDevice = Device(link: fabric)
-        let clientDevice = Device(link: fabric)
+        let (serverDevice, clientDevice) = devicePair()
         defer {
             serverDevice.close()
             clientDevice.close()
