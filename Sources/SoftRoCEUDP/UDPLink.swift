@@ -38,9 +38,9 @@ public final class UDPLink: PacketLink, Sendable {
     private let malformed = Atomic<Int>(0)
     private let icrcErrors = Atomic<Int>(0)
     private let unroutable = Atomic<Int>(0)
-    private let injectedLosses = Atomic<Int>(0)
-    private let loss = Atomic<UInt64>(0)
-    private let random = Atomic<UInt64>(0x2545_F491_4F6C_DD1D)
+    private let faults = InjectedNetworkFaults()
+    /// A datagram held back by ``reorderRate``, sent after the next one (or when the link idles).
+    private let heldBack = LockedValue<(datagram: [UInt8], target: IPv4Address)?>(nil)
 
     /// The largest datagram the receive path accepts, in bytes: a 4096-byte MTU packet with
     /// every header fits many times over; a larger datagram is counted as malformed.
@@ -129,13 +129,36 @@ public final class UDPLink: PacketLink, Sendable {
                 sendErrors.add(1, ordering: .relaxed)
                 continue
             }
-            if injectsLoss() {
-                injectedLosses.add(1, ordering: .relaxed)
+            switch faults.nextFate() {
+            case .drop:
                 continue
+            case .holdBack:
+                let earlier = heldBack.withLockedValue { held in
+                    defer { held = (datagram, target) }
+                    return held
+                }
+                if let earlier { send(earlier.datagram, to: earlier.target) }
+                continue
+            case .duplicate:
+                send(datagram, to: target)
+                send(datagram, to: target)
+            case .send:
+                send(datagram, to: target)
             }
-            let failure = datagram.withUnsafeBytes { socket.send($0, to: target, port: port) }
-            if failure == nil { sent.add(1, ordering: .relaxed) } else { sendErrors.add(1, ordering: .relaxed) }
+            sendHeldBack()
         }
+    }
+
+    /// Hands one datagram to the kernel and counts the outcome.
+    private func send(_ datagram: [UInt8], to target: IPv4Address) {
+        let failure = datagram.withUnsafeBytes { socket.send($0, to: target, port: port) }
+        if failure == nil { sent.add(1, ordering: .relaxed) } else { sendErrors.add(1, ordering: .relaxed) }
+    }
+
+    /// Sends the datagram ``reorderRate`` held back, if there is one.
+    private func sendHeldBack() {
+        guard let held = heldBack.withLockedValue({ held in defer { held = nil }; return held }) else { return }
+        send(held.datagram, to: held.target)
     }
 
     /// Appends one encoded packet to `datagram`; false if the codec refused it (headers its
@@ -161,25 +184,29 @@ public final class UDPLink: PacketLink, Sendable {
             sentPackets: sent.load(ordering: .relaxed), receivedPackets: received.load(ordering: .relaxed),
             sendErrors: sendErrors.load(ordering: .relaxed), malformedPackets: malformed.load(ordering: .relaxed),
             icrcErrors: icrcErrors.load(ordering: .relaxed), unroutablePackets: unroutable.load(ordering: .relaxed),
-            injectedLosses: injectedLosses.load(ordering: .relaxed))
+            injectedLosses: faults.dropped.load(ordering: .relaxed),
+            injectedDuplicates: faults.duplicated.load(ordering: .relaxed),
+            injectedReorders: faults.reordered.load(ordering: .relaxed))
     }
 
     /// Fraction of outgoing datagrams dropped on purpose, 0 ... 1 (fault injection, `--loss`).
     public var lossRate: Double {
-        get { Double(loss.load(ordering: .relaxed)) / 0x1p64 }
-        set {
-            let rate = max(0, min(1, newValue.isNaN ? 0 : newValue))
-            loss.store(rate >= 1 ? .max : UInt64(rate * 0x1p64), ordering: .relaxed)
-        }
+        get { faults.lossRate }
+        set { faults.lossRate = newValue }
     }
 
-    private func injectsLoss() -> Bool {
-        let threshold = loss.load(ordering: .relaxed)
-        guard threshold > 0 else { return false }
-        var z = random.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return threshold == .max || z ^ (z >> 31) < threshold
+    /// Fraction of outgoing datagrams sent twice, 0 ... 1 (fault injection, `--duplicate`).
+    public var duplicateRate: Double {
+        get { faults.duplicationRate }
+        set { faults.duplicationRate = newValue }
+    }
+
+    /// Fraction of outgoing datagrams held back and sent after the next one, 0 ... 1 (fault
+    /// injection, `--reorder`); a datagram held back while the link idles goes out within the
+    /// receive thread's poll interval (100 ms).
+    public var reorderRate: Double {
+        get { faults.reorderingRate }
+        set { faults.reorderingRate = newValue }
     }
 
     // MARK: Receiving
@@ -189,8 +216,12 @@ public final class UDPLink: PacketLink, Sendable {
         var buffer = [UInt8](repeating: 0, count: Self.receiveBufferBytes)
         while !stopping.load(ordering: .acquiring) {
             let result = buffer.withUnsafeMutableBytes { socket.receive(into: $0) }
-            // A failure is the timeout (a chance to see `stopping`), EINTR, or an ICMP error report.
-            guard case .success(let datagram) = result else { continue }
+            // A failure is the timeout (a chance to see `stopping`, and to send a datagram held
+            // back for reordering while the link idled), EINTR, or an ICMP error report.
+            guard case .success(let datagram) = result else {
+                sendHeldBack()
+                continue
+            }
             if datagram.byteCount == 0 && stopping.load(ordering: .acquiring) { break }
             deliver(&buffer, datagram)
         }

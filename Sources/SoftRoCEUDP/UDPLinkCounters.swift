@@ -16,4 +16,8 @@ public struct UDPLinkCounters: Hashable, Sendable {
     public var unroutablePackets = 0
     /// Datagrams dropped on purpose by fault injection (``UDPLink/lossRate``).
     public var injectedLosses = 0
+    /// Datagrams sent twice on purpose (``UDPLink/duplicateRate``).
+    public var injectedDuplicates = 0
+    /// Datagrams held back behind the next one on purpose (``UDPLink/reorderRate``).
+    public var injectedReorders = 0
 }

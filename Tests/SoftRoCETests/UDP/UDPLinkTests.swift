@@ -82,35 +82,65 @@ struct UDPLinkTests {
         #expect(mismatch(server.buffer.read(at: 40, count: 700), data) == nil)
     }
 
-    @Test("10 % of datagrams lost each way: every WRITE and READ still completes, every byte arrives", arguments: [false, true])
-    func lossyStream(onDemand: Bool) throws {
+    /// Network faults injected on both links.
+    struct Faults: Sendable, CustomTestStringConvertible {
+        var loss = 0.0
+        var duplicate = 0.0
+        var reorder = 0.0
+        var testDescription: String { "loss \(loss), duplicate \(duplicate), reorder \(reorder)" }
+        static let all = [Faults(loss: 0.1), Faults(duplicate: 0.1), Faults(reorder: 0.2), Faults(loss: 0.05, duplicate: 0.05, reorder: 0.1)]
+    }
+
+    @Test(
+        "datagrams lost, duplicated or reordered each way: every WQE completes once, every byte arrives, each FETCH_AND_ADD applies once",
+        arguments: [false, true], Faults.all)
+    func faultyNetwork(onDemand: Bool, faults: Faults) throws {
         let (client, server, links) = try udpPair(onDemand: onDemand)
         defer { shutDown(client, server) }
-        links.0.lossRate = 0.1
-        links.1.lossRate = 0.1
-        let messages = 40
+        for link in [links.0, links.1] {
+            link.lossRate = faults.loss
+            link.duplicateRate = faults.duplicate
+            link.reorderRate = faults.reorder
+        }
+        let messages = 30
         let size = 5000
+        server.buffer.storeUInt64(1000, at: 1_040_000)
         for index in 0..<messages {
             client.buffer.write(pattern(size, seed: UInt8(index)), at: index * 8192)
             server.buffer.write(pattern(size, seed: UInt8(100 + index)), at: 524_288 + index * 8192)
+            try server.qp.postReceive(ReceiveWorkRequest(id: UInt64(index), scatterGatherList: [server.sge(262_144 + index * 8192, 8192)]))
         }
         for index in 0..<messages {
+            let id = UInt64(4 * index)
             try client.qp.postSend(.rdmaWrite(
-                id: UInt64(2 * index), scatterGatherList: [client.sge(index * 8192, size)], remoteAddress: server.address(index * 8192),
+                id: id, scatterGatherList: [client.sge(index * 8192, size)], remoteAddress: server.address(index * 8192),
                 rkey: server.region.rkey))
             try client.qp.postSend(.rdmaRead(
-                id: UInt64(2 * index + 1), scatterGatherList: [client.sge(524_288 + index * 8192, size)],
+                id: id + 1, scatterGatherList: [client.sge(524_288 + index * 8192, size)],
                 remoteAddress: server.address(524_288 + index * 8192), rkey: server.region.rkey))
+            try client.qp.postSend(.send(id: id + 2, scatterGatherList: [client.sge(index * 8192, size)]))
+            try client.qp.postSend(.atomicFetchAndAdd(
+                id: id + 3, result: client.sge(1_040_000 + index * 8, 8), remoteAddress: server.address(1_040_000), rkey: server.region.rkey, add: 1))
         }
-        let sent = client.waitSend(2 * messages, timeout: .seconds(40))
-        #expect(sent.map(\.wrID) == (0..<UInt64(2 * messages)).map { $0 })
+        let sent = client.waitSend(4 * messages, timeout: .seconds(40))
+        #expect(sent.map(\.wrID) == (0..<UInt64(4 * messages)).map { $0 })
         #expect(sent.allSatisfy { $0.status == .success })
+        let received = server.waitReceive(messages, timeout: .seconds(10))
+        #expect(received.map(\.wrID) == (0..<UInt64(messages)).map { $0 })
+        #expect(received.allSatisfy { $0.status == .success && $0.byteLength == UInt32(size) })
         for index in 0..<messages {
-            #expect(mismatch(server.buffer.read(at: index * 8192, count: size), pattern(size, seed: UInt8(index))) == nil)
+            let data = pattern(size, seed: UInt8(index))
+            #expect(mismatch(server.buffer.read(at: index * 8192, count: size), data) == nil)
+            #expect(mismatch(server.buffer.read(at: 262_144 + index * 8192, count: size), data) == nil)
             #expect(mismatch(client.buffer.read(at: 524_288 + index * 8192, count: size), pattern(size, seed: UInt8(100 + index))) == nil)
         }
-        #expect(links.0.counters.injectedLosses + links.1.counters.injectedLosses > 0)
-        #expect(client.device.counters.retransmits > 0)
+        #expect(server.buffer.loadUInt64(at: 1_040_000) == 1000 + UInt64(messages), "each FETCH_AND_ADD applied exactly once")
+        let originals = (0..<messages).map { client.buffer.loadUInt64(at: 1_040_000 + $0 * 8) }
+        #expect(originals == (0..<messages).map { 1000 + UInt64($0) }, "each returned the value before it")
+        let counters = (links.0.counters, links.1.counters)
+        #expect(counters.0.injectedLosses + counters.1.injectedLosses > 0 || faults.loss == 0)
+        #expect(counters.0.injectedDuplicates + counters.1.injectedDuplicates > 0 || faults.duplicate == 0)
+        #expect(counters.0.injectedReorders + counters.1.injectedReorders > 0 || faults.reorder == 0)
     }
 
     @Test("malformed and corrupted datagrams are dropped and counted; the connection carries on")
