@@ -132,6 +132,63 @@ struct RxeInteropTests {
         #expect(answered >= 20)
     }
 
+    @Test("replaying rxe's ud_pingpong client: the device's UD SENDs equal the ones rxe's server sent, and its receives carry the GRH area")
+    func udPingPongServer() throws {
+        let packets = try PcapFile.vector(named: "ud-pingpong.pcap").rocePackets
+        try #require(packets.count > 20)
+        let link = RecordingLink(address: GID(ipv4: Self.server.rawValue))
+        let device = Device(name: "softroce-rxe-ud", link: link, activeMTU: .mtu1024)
+        defer { device.close() }
+        let pd = device.allocateProtectionDomain()
+        let cq = try device.createCompletionQueue(capacity: 16)
+        let qp = try device.createQueuePair(
+            type: .ud, protectionDomain: pd, sendCompletionQueue: cq, receiveCompletionQueue: cq,
+            capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: 8, maxSendSGE: 1, maxReceiveSGE: 1))
+        // The exchange: "0000:000011:7d20fc:…ffffc0a84d0c" from the client, "0000:000011:9946c9:…" back.
+        try #require(qp.number.rawValue == 0x11)
+        let qkey = QKey(rawValue: 0x1111_1111)
+        let memory = try AnonymousMemory(length: 8192)
+        let region = try pd.registerMemoryRegion(address: memory.address, length: 8192, access: [.localWrite])
+        let receiveSGE = ScatterGatherElement(address: memory.address, length: 40 + 1024, lkey: region.lkey)
+        let sendSGE = ScatterGatherElement(address: memory.address + 4096, length: 1024, lkey: region.lkey)
+        try qp.modify(QueuePairAttributes(state: .initialized, qkey: qkey, portNumber: 1, pkeyIndex: 0))
+        try qp.modify(QueuePairAttributes(state: .readyToReceive))
+        try qp.modify(QueuePairAttributes(state: .readyToSend, sqPSN: PacketSequenceNumber(rawValue: 0x99_46C9)))
+        try qp.postReceive(ReceiveWorkRequest(id: 1, scatterGatherList: [receiveSGE]))
+        let destination = DatagramDestination(
+            addressHandle: AddressHandle(addressVector: AddressVector(destinationGID: GID(ipv4: Self.client.rawValue), hopLimit: 1)),
+            remoteQPNumber: QueuePairNumber(rawValue: 0x11), remoteQKey: qkey)
+
+        var answered = 0
+        var received = 0
+        for captured in packets {
+            let packet = try RoCEPacket(decoding: captured.roce.span, verifying: captured.network)
+            var payload = Array(captured.roce[packet.payloadRange])
+            if captured.ip.source == Self.client {
+                let run = PacketRun(wirePacket: packet.headers, payloadLength: payload.count)
+                MappedBytes.withBytes(of: &payload) { device.receive(run, payload: $0, from: GID(ipv4: Self.client.rawValue)) }
+                let completion = try #require(Self.poll(cq), "no receive completion for datagram \(received)")
+                #expect(completion.status == .success && completion.opcode == .receive)
+                #expect(completion.byteLength == UInt32(40 + payload.count) && completion.flags.contains(.grh))
+                #expect(completion.sourceQPNumber == QueuePairNumber(rawValue: 0x11))
+                #expect(memory.read(at: 40, count: payload.count) == payload)
+                received += 1
+                try qp.postReceive(ReceiveWorkRequest(id: 1, scatterGatherList: [receiveSGE]))
+                continue
+            }
+            memory.write(payload, at: 4096)
+            try qp.postSend(.datagramSend(id: 2, scatterGatherList: [sendSGE], destination: destination))
+            let completion = try #require(Self.poll(cq), "no send completion")
+            #expect(completion.status == .success && completion.opcode == .send)
+            let sent = try #require(link.run(answered), "the device did not send datagram \(answered)")
+            var encoded: [UInt8] = []
+            try RoCEPacket.encode(headers: sent.run.wirePacket(0).headers, payload: sent.payload.span, network: captured.network, into: &encoded)
+            #expect(encoded == captured.roce, "datagram \(answered) (capture record \(captured.recordIndex))")
+            answered += 1
+        }
+        #expect(received >= 10 && answered >= 10)
+    }
+
     /// The next completion of `cq`, waiting up to 5 s.
     private static func poll(_ cq: CompletionQueue) -> WorkCompletion? {
         var completion: WorkCompletion?
