@@ -39,6 +39,9 @@ public final class UDPLink: PacketLink, Sendable {
     private let icrcErrors = Atomic<Int>(0)
     private let unroutable = Atomic<Int>(0)
     private let faults = InjectedNetworkFaults()
+    /// Packet buffers for ``transmit(_:payload:from:to:)``, reused so that sending allocates no
+    /// new memory once warm (the engine and the receive thread both send).
+    private let buffers = LockedValue<[[UInt8]]>([])
     /// A datagram held back by ``reorderRate``, sent after the next one (or when the link idles).
     private let heldBack = LockedValue<(datagram: [UInt8], target: IPv4Address)?>(nil)
 
@@ -112,7 +115,8 @@ public final class UDPLink: PacketLink, Sendable {
         let target = IPv4Address(rawValue: ipv4)
         let network = NetworkHeaders.ipv4(
             IPv4Header(source: localAddress, destination: target), UDPHeader(sourcePort: port, destinationPort: port))
-        var datagram: [UInt8] = []
+        var datagram = buffers.withLockedValue { $0.popLast() } ?? []
+        defer { buffers.withLockedValue { if $0.count < 8 { $0.append(datagram) } } }
         for index in 0..<run.packetCount {
             let packet = run.wirePacket(index)
             datagram.removeAll(keepingCapacity: true)
@@ -213,7 +217,13 @@ public final class UDPLink: PacketLink, Sendable {
 
     /// Receives datagrams until the device detaches, delivering each valid packet.
     private func receiveLoop() {
+        // Delivery runs the device's responder and completer on this thread: its kernel page
+        // faults count as the data path's, from the moment its stack and buffer are resident.
         var buffer = [UInt8](repeating: 0, count: Self.receiveBufferBytes)
+        Host.prefaultCurrentStack()
+        let device = device.withLockedValue { $0 }
+        device?.joinDataPath()
+        defer { device?.leaveDataPath() }
         while !stopping.load(ordering: .acquiring) {
             let result = buffer.withUnsafeMutableBytes { socket.receive(into: $0) }
             // A failure is the timeout (a chance to see `stopping`, and to send a datagram held

@@ -23,6 +23,7 @@ public final class Device: Sendable, CustomStringConvertible {
     let faultWorkqueue: FaultWorkqueue
     let memoryRegions: MemoryRegionTable
     let statistics = DeviceStatistics()
+    private let dataPathThreads = DataPathThreads()
     private let queuePairs = QueuePairTable()
     private let nextHandle = Atomic<UInt32>(1)
     private let closed = Atomic<Bool>(false)
@@ -172,6 +173,15 @@ public final class Device: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Counts the calling thread's kernel page faults in ``DeviceCounters/dataPathKernelFaults``
+    /// from now on: for a link whose own thread delivers packets (``receive(_:payload:from:)``
+    /// runs the responder and completer on it). Call from that thread before its first delivery,
+    /// with its buffers and stack already touched, and ``leaveDataPath()`` when it stops.
+    public func joinDataPath() { dataPathThreads.join() }
+
+    /// Stops counting the calling thread (see ``joinDataPath()``); what it took stays counted.
+    public func leaveDataPath() { dataPathThreads.leave() }
+
     func reportCompletionQueueOverflow(_ cq: CompletionQueue) {
         statistics.completionQueueOverflows.add(1, ordering: .relaxed)
     }
@@ -196,7 +206,7 @@ public final class Device: Sendable, CustomStringConvertible {
         let (p50, p99) = statistics.faultLatencyPercentiles()
         counters.faultLatencyP50Nanoseconds = p50
         counters.faultLatencyP99Nanoseconds = p99
-        counters.dataPathKernelFaults = engine.dataPathKernelFaults
+        counters.dataPathKernelFaults = engine.dataPathKernelFaults + dataPathThreads.kernelFaults
         for region in memoryRegions.all {
             guard let odp = region.onDemandUmem else { continue }
             let stats = odp.statistics

@@ -143,6 +143,38 @@ struct UDPLinkTests {
         #expect(counters.0.injectedReorders + counters.1.injectedReorders > 0 || faults.reorder == 0)
     }
 
+    @Test("warm ODP traffic over UDP: the data path's threads (engines and receive threads) take no kernel page fault")
+    func dataPathKernelFaults() throws {
+        let (client, server, _) = try udpPair(onDemand: true)
+        defer { shutDown(client, server) }
+        func round(_ id: UInt64) throws {
+            try server.qp.postReceive(ReceiveWorkRequest(id: id, scatterGatherList: [server.sge(600_000, 65536)]))
+            try client.qp.postSend(.rdmaWrite(id: id, scatterGatherList: [client.sge(0, 65536)], remoteAddress: server.address(0), rkey: server.region.rkey))
+            try client.qp.postSend(.rdmaRead(id: id + 1, scatterGatherList: [client.sge(200_000, 65536)], remoteAddress: server.address(300_000), rkey: server.region.rkey))
+            try client.qp.postSend(.send(id: id + 2, scatterGatherList: [client.sge(0, 65536)]))
+            #expect(statuses(client.waitSend(3)) == [.success, .success, .success])
+            #expect(statuses(server.waitReceive()) == [.success])
+        }
+        // Warm: the first rounds fault the ODP pages in (on the workqueue) and grow the threads'
+        // buffers and the allocator's arenas.
+        for id in stride(from: UInt64(0), to: 30, by: 3) { try round(id) }
+        let before = (client.device.counters.dataPathKernelFaults, server.device.counters.dataPathKernelFaults)
+        let faultsBefore = client.device.counters.pageFaults + server.device.counters.pageFaults
+        for id in stride(from: UInt64(100), to: 400, by: 3) { try round(id) }
+        let after = (client.device.counters.dataPathKernelFaults, server.device.counters.dataPathKernelFaults)
+        #expect(client.device.counters.pageFaults + server.device.counters.pageFaults == faultsBefore, "the measured rounds were warm")
+        #expect(after.0 == before.0, "client: \(before.0) → \(after.0)")
+        #expect(after.1 == before.1, "server: \(before.1) → \(after.1)")
+
+        // The counter does see the receive thread: pages dropped behind the device's back (the ODP
+        // entries still say mapped) fault under the responder, which runs on the server link's
+        // receive thread, when the WRITE lands.
+        try server.buffer.dropPages(at: 0, count: 65536)
+        try round(500)
+        #expect(server.device.counters.dataPathKernelFaults > after.1, "the server's receive thread took the WRITE's faults")
+        #expect(client.device.counters.pageFaults + server.device.counters.pageFaults == faultsBefore, "no ODP fault: nothing was invalidated")
+    }
+
     @Test("malformed and corrupted datagrams are dropped and counted; the connection carries on")
     func malformedDatagrams() throws {
         let (client, server, links) = try udpPair()
