@@ -3,7 +3,8 @@ public import SoftRoCE
 /// `softroce devinfo`: the device's attributes in `ibv_devinfo` layout, or as one JSON object.
 public enum DeviceInfo {
     /// The text `ibv_devinfo [-v]` would print for `device`.
-    public static func text(_ device: Device, verbose: Bool) -> String {
+    /// - Parameter linkCounters: the counters of the device's link (verbose only), by name.
+    public static func text(_ device: Device, verbose: Bool, linkCounters: [(name: String, value: Int)] = []) -> String {
         let a = device.attributes
         let p = device.port
         var lines = [
@@ -69,18 +70,22 @@ public enum DeviceInfo {
                 "\t\tduplicate_packets:\t\(c.duplicatePackets)",
                 "\t\tdropped_packets:\t\(c.droppedPackets)",
             ]
+            lines += linkCounters.map { "\t\t\($0.name):\t\($0.value)" }
         }
         return lines.joined(separator: "\n")
     }
 
     /// The `--json` object for `device`.
-    public static func json(_ device: Device) -> String {
+    /// - Parameters:
+    ///   - transport: the `transport` field: `loopback` (the in-process device) or `udp`.
+    ///   - linkCounters: the counters of the device's link, by name, added to `counters`.
+    public static func json(_ device: Device, transport: String = "loopback", linkCounters: [(name: String, value: Int)] = []) -> String {
         let a = device.attributes
         let p = device.port
         let c = device.counters
         var line = JSONLine()
         line.add("hca_id", device.name)
-        line.add("transport", "loopback")
+        line.add("transport", transport)
         line.add("fw_ver", a.firmwareVersion)
         line.add("node_guid", guid(a.nodeGUID))
         line.add("max_mr_size", Int(a.maxMemoryRegionSize))
@@ -115,6 +120,7 @@ public enum DeviceInfo {
         counters.add("rnr_naks_received", c.rnrNaksReceived)
         counters.add("retransmits", c.retransmits)
         counters.add("dropped_packets", c.droppedPackets)
+        for (name, value) in linkCounters { counters.add(name, value) }
         line.addRaw("counters", counters.description)
         return line.description
     }

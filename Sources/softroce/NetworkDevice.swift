@@ -35,3 +35,14 @@ func openNetworkDevice(localIP: String?, server: String? = nil, activeMTU: PathM
     }
     throw ValidationError("no local address for RoCEv2 over UDP: \(failures.joined(separator: "; "))")
 }
+
+/// The counters of `device`'s link when it is RoCEv2 over UDP (for `devinfo`), by name.
+func linkCounters(of device: Device) -> [(name: String, value: Int)] {
+    guard let link = device.link as? UDPLink else { return [] }
+    let c = link.counters
+    return [
+        ("udp_sent_packets", c.sentPackets), ("udp_received_packets", c.receivedPackets), ("udp_send_errors", c.sendErrors),
+        ("udp_malformed_packets", c.malformedPackets), ("udp_icrc_errors", c.icrcErrors),
+        ("udp_unroutable_packets", c.unroutablePackets),
+    ]
+}

@@ -179,9 +179,22 @@ struct DeviceInfoCommand: ParsableCommand {
     var verbose = false
     @Flag(help: "Print one JSON object.")
     var json = false
+    @Option(help: "loopback (the in-process device) or udp (RoCEv2: the device on --local-ip).")
+    var transport: String = "loopback"
+    @Option(name: .customLong("local-ip"), help: "Local IPv4 address of the RoCEv2/UDP device (with --transport udp).")
+    var localIP: String?
+
+    func validate() throws {
+        guard transport == "loopback" || transport == "udp" else { throw ValidationError("--transport must be loopback or udp") }
+        if localIP != nil && transport != "udp" { throw ValidationError("--local-ip goes with --transport udp") }
+    }
+
     func run() throws {
-        let device = Device()
+        let device = transport == "udp" ? try openNetworkDevice(localIP: localIP, activeMTU: .mtu1024) : Device()
         defer { device.close() }
-        print(json ? DeviceInfo.json(device) : DeviceInfo.text(device, verbose: verbose))
+        let counters = linkCounters(of: device)
+        print(json
+            ? DeviceInfo.json(device, transport: transport, linkCounters: counters)
+            : DeviceInfo.text(device, verbose: verbose, linkCounters: counters))
     }
 }
