@@ -76,11 +76,11 @@ public final class UDPLink: PacketLink, Sendable {
     /// The IPv4-mapped GID of ``localAddress``.
     public func assignGID() -> GID { GID(ipv4: localAddress.rawValue) }
 
-    /// Attaches `device` and starts the receive thread. A link serves one device: a second
-    /// attach is ignored (its GID would be the first one's).
+    /// Attaches `device` and starts the receive thread. A link serves one device for its life:
+    /// a second attach, or one after ``detach(_:)``, is ignored (open a new link instead).
     public func attach(_ device: Device, at gid: GID) {
         let first = self.device.withLockedValue { current -> Bool in
-            guard current == nil else { return false }
+            guard current == nil, !stopping.load(ordering: .acquiring) else { return false }
             current = device
             return true
         }
