@@ -3,7 +3,7 @@ import SoftRoCE
 import SoftRoCEUDP
 import SoftRoCEWire
 
-/// Opens the device the network commands (`rc-pingpong`) run on: RoCEv2 over UDP.
+/// Opens the device the network commands (`rc-pingpong`, `ud-pingpong`) run on: RoCEv2 over UDP.
 ///
 /// With `localIP` the link binds that address. Without it, the first address that binds among:
 /// the one the host routes from toward `server` (a client), the host's non-loopback addresses,

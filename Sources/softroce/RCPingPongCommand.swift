@@ -81,7 +81,7 @@ struct RCPingPongCommand: ParsableCommand {
         guard rxDepth.value >= 1 else { throw ValidationError("--rx-depth must be >= 1") }
         guard (0...Int(UInt32.max)).contains(iters.value) else { throw ValidationError("--iters must be 0 ... 4294967295") }
         guard (0...15).contains(sl.value) else { throw ValidationError("--sl must be 0 ... 15") }
-        if let localIP, Self.ipv4(localIP) == nil { throw ValidationError("--local-ip must be an IPv4 address (a.b.c.d)") }
+        if let localIP, ipv4Address(localIP) == nil { throw ValidationError("--local-ip must be an IPv4 address (a.b.c.d)") }
     }
 
     func run() throws {
@@ -111,42 +111,13 @@ struct RCPingPongCommand: ParsableCommand {
         configuration.onDemand = iodp ? .implicit : (odp ? .explicit : .none)
         configuration.prefetch = prefetch
 
-        let device: Device
-        do {
-            device = try openNetworkDevice(localIP: localIP, server: server, activeMTU: configuration.mtu)
-        } catch {
-            StandardStreams.printError("Couldn't get context for \(ibDevice ?? "softroce0")")
-            StandardStreams.printError("(\(error))")
-            throw ExitCode(1)
-        }
+        let device = try openPingPongDevice(ibDevice: ibDevice, localIP: localIP, server: server, activeMTU: configuration.mtu)
         defer { device.close() }
-        if let ibDevice, ibDevice != device.name {
-            StandardStreams.printError("IB device \(ibDevice) not found")
-            throw ExitCode(1)
-        }
         do {
-            _ = try RCPingPong(configuration).run(on: device) { event in
-                switch event {
-                case .standardOutput(let line): StandardStreams.printLine(line)
-                case .standardError(let line): StandardStreams.printError(line)
-                case .listening: break
-                }
-            }
+            _ = try RCPingPong(configuration).run(on: device, events: printPingPongEvent)
         } catch {
             StandardStreams.printError(error.description)
             throw ExitCode(1)
         }
-    }
-
-    /// The address of a dotted-quad IPv4 string; nil for anything else.
-    static func ipv4(_ text: String) -> UInt32? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var address: UInt32 = 0
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part) else { return nil }
-            address = address << 8 | UInt32(octet)
-        }
-        return address
     }
 }

@@ -9,7 +9,7 @@ struct SoftRoCECommand: ParsableCommand {
         subcommands: [
             DeviceInfoCommand.self, WriteBandwidth.self, ReadBandwidth.self, SendBandwidth.self, AtomicBandwidth.self,
             WriteLatency.self, ReadLatency.self, SendLatency.self, AtomicLatency.self, MemoryBench.self,
-            RCPingPongCommand.self,
+            RCPingPongCommand.self, UDPingPongCommand.self,
         ]
     )
 }

@@ -70,7 +70,7 @@ struct InvalidationRaceTests {
 
     @Test(
         "racing map, device writes and invalidate+DONTNEED: no stale entry is ever published or used",
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(3)))
     func race() throws {
         let pages = 256
         let memory = try AnonymousMemory(length: pages * Host.pageSize)

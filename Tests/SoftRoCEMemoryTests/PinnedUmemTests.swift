@@ -76,7 +76,7 @@ struct PinnedUmemTests {
         #expect(account.pinnedPages == 0)
     }
 
-    @Test("concurrent registrations never exceed the budget", .timeLimit(.minutes(1)))
+    @Test("concurrent registrations never exceed the budget", .timeLimit(.minutes(3)))
     func concurrentCharges() async throws {
         let account = MemlockAccount(limitBytes: UInt64(40 * page))
         let memory = try AnonymousMemory(length: 64 * page)

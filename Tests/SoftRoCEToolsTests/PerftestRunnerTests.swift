@@ -1,7 +1,7 @@
 import SoftRoCETools
 import Testing
 
-@Suite("perftest runner", .timeLimit(.minutes(1)))
+@Suite("perftest runner", .timeLimit(.minutes(3)))
 struct PerftestRunnerTests {
     @Test(
         "every bandwidth test moves verified bytes, pinned and ODP, on one and two devices",

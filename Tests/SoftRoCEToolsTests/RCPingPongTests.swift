@@ -6,87 +6,20 @@ import SoftRoCETools
 import Synchronization
 import Testing
 
-/// A run on a thread of its own, started at once: not when a thread of the cooperative pool is
-/// free (other suites' synchronous tests may hold all of them for seconds, and a server that
-/// has not started listening fails its client).
-private final class ThreadRun<T: Sendable>: @unchecked Sendable {
-    // @unchecked: `result` is written by the thread before `finished` is signaled, and read only
-    // after waiting for it.
-    private let finished = DispatchSemaphore(value: 0)
-    private var result: Result<T, any Error>?
-
-    init(_ body: @escaping @Sendable () throws -> T) {
-        Thread {
-            self.result = Result { try body() }
-            self.finished.signal()
-        }.start()
-    }
-
-    /// The thread's result, once it has one (blocks the caller until then).
-    var value: T {
-        get throws {
-            finished.wait()
-            return try result!.get()
-        }
-    }
-}
-
-/// The server's port, handed from its `.listening` event to whoever connects.
-private final class PortSignal: Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let value = Atomic<UInt16>(0)
-
-    func publish(_ port: UInt16) {
-        value.store(port, ordering: .releasing)
-        semaphore.signal()
-    }
-
-    /// The port, or nil if the server did not listen within 20 s.
-    func wait() -> UInt16? {
-        semaphore.wait(timeout: .now() + .seconds(20)) == .success ? value.load(ordering: .acquiring) : nil
-    }
-}
-
-/// One run's report and the lines it printed.
-private struct Outcome: Sendable {
-    var report: RCPingPongReport
-    var lines: [String]
-}
-
 /// Runs a server on `device` (on a kernel-chosen port) on its own thread.
 private func startServer(
     _ configuration: RCPingPongConfiguration, on device: Device, port: PortSignal
 ) -> ThreadRun<Outcome> {
-    ThreadRun {
-        var lines: [String] = []
-        let report = try RCPingPong(configuration).run(on: device) { event in
-            switch event {
-            case .standardOutput(let line): lines.append(line)
-            case .standardError: break
-            case .listening(let listening): port.publish(listening)
-            }
-        }
-        return Outcome(report: report, lines: lines)
-    }
+    startServer(port: port) { events in try RCPingPong(configuration).run(on: device, events: events) }
 }
 
 /// Runs a client against the server that announces its port on `port`, on its own thread.
 private func runClient(_ configuration: RCPingPongConfiguration, on device: Device, port: PortSignal) throws -> Outcome {
-    try ThreadRun {
+    try runClient(port: port) { serverPort, events in
         var configuration = configuration
-        configuration.port = Int(try #require(port.wait(), "the server never listened"))
-        var lines: [String] = []
-        let report = try RCPingPong(configuration).run(on: device) { event in
-            if case .standardOutput(let line) = event { lines.append(line) }
-        }
-        return Outcome(report: report, lines: lines)
-    }.value
-}
-
-/// A server device and a client device on a fabric of their own.
-private func devicePair() -> (server: Device, client: Device) {
-    let fabric = InProcessFabric()
-    return (Device(link: fabric), Device(link: fabric))
+        configuration.port = serverPort
+        return try RCPingPong(configuration).run(on: device, events: events)
+    }
 }
 
 /// A configuration for tests: a kernel-chosen port, GID index 0, time limits so nothing hangs.
@@ -97,19 +30,6 @@ private func testConfiguration(_ role: RCPingPongConfiguration.Role) -> RCPingPo
     configuration.exchangeTimeout = .seconds(10)
     configuration.completionTimeout = .seconds(20)
     return configuration
-}
-
-/// Catches the ``PingPongError`` a run throws; nil if it returned.
-private func pingPongError(_ body: () throws -> Void) -> PingPongError? {
-    do {
-        try body()
-        return nil
-    } catch let error as PingPongError {
-        return error
-    } catch {
-        Issue.record("expected a PingPongError, got \(error)")
-        return nil
-    }
 }
 
 @Suite("rc_pingpong exchange message")
@@ -240,7 +160,7 @@ struct RCPingPongMessageTests {
 }
 
 @Suite("rc_pingpong report")
-struct RCPingPongReportTests {
+struct PingPongReportTests {
     /// Expected lines from rc_pingpong's own printf statements (compiled C, same inputs): note the
     /// single-precision `usec` (987654321 µs is 987654336 as a float).
     @Test(
@@ -254,7 +174,7 @@ struct RCPingPongReportTests {
         ])
     func lines(size: Int, iterations: Int, microseconds: Int64, throughput: String, latency: String) {
         let address = PingPongDestination(queuePairNumber: 0x11, packetSequenceNumber: 0, gid: .zero)
-        let report = RCPingPongReport(
+        let report = PingPongReport(
             local: address, remote: address, size: size, iterations: iterations, sendCompletions: iterations,
             receiveCompletions: iterations, completionEvents: 0, elapsedMicroseconds: microseconds, invalidPages: [2, 5])
         #expect(report.throughputLine == throughput)
@@ -280,7 +200,7 @@ struct PingPongVariant: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(onDemand)\(prefetch ? " -P" : "")\(events ? " -e" : "")" }
 }
 
-@Suite("rc_pingpong end to end", .timeLimit(.minutes(1)))
+@Suite("rc_pingpong end to end", .timeLimit(.minutes(3)))
 struct RCPingPongTests {
     static let size = 3 * 4096 + 100
     static let iterations = 200

@@ -1,6 +1,7 @@
-/// An error of a pingpong run (`softroce rc-pingpong`). ``message`` is what rdma-core's
-/// `ibv_rc_pingpong` prints to standard error for the same failure (one or more lines);
-/// ``detail`` says why, when SoftRoCE knows more (the verbs error, `strerror`, ...).
+/// An error of a pingpong run (`softroce rc-pingpong`, `softroce ud-pingpong`). ``message`` is
+/// what rdma-core's `ibv_rc_pingpong` or `ibv_ud_pingpong` prints to standard error for the same
+/// failure (one or more lines); ``detail`` says why, when SoftRoCE knows more (the verbs error,
+/// `strerror`, ...).
 public struct PingPongError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What failed. An open set: new codes do not break a caller's `switch`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -14,7 +15,8 @@ public struct PingPongError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let unsupportedOption = Code("unsupportedOption")
         /// `-d` names another device ("IB device %s not found").
         public static let deviceNotFound = Code("deviceNotFound")
-        /// Creating the PD, buffer, MR, CQ or QP, or moving the QP to INIT, failed.
+        /// Creating the PD, buffer, MR, CQ or QP, or moving the QP to INIT, failed; or (UD) the
+        /// port does not exist or a message does not fit its MTU.
         public static let setupFailed = Code("setupFailed")
         /// Fewer receives than `rx_depth` could be posted.
         public static let postReceiveFailed = Code("postReceiveFailed")
@@ -28,7 +30,7 @@ public struct PingPongError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let exchangeFailed = Code("exchangeFailed")
         /// The peer's address message is not `%04x:%06x:%06x:<32 hex digits>`.
         public static let malformedMessage = Code("malformedMessage")
-        /// Moving the QP to RTR or RTS failed.
+        /// Moving the QP to RTR or RTS failed, or (UD) creating the address handle of the peer.
         public static let connectQueuePairFailed = Code("connectQueuePairFailed")
         /// Posting a SEND failed.
         public static let postSendFailed = Code("postSendFailed")

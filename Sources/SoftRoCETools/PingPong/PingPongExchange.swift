@@ -1,5 +1,7 @@
 /// The pingpong tools' out-of-band TCP exchange, byte for byte and in rdma-core's order
-/// (libibverbs/examples/rc_pingpong.c), so either side can be the real `ibv_rc_pingpong`:
+/// (libibverbs/examples/rc_pingpong.c; ud_pingpong.c's `pp_client_exch_dest` and
+/// `pp_server_exch_dest` are the same), so either side can be the real `ibv_rc_pingpong` or
+/// `ibv_ud_pingpong`:
 ///
 /// - client (`pp_client_exch_dest`): connect; write its 52-byte address message; read the
 ///   server's; write `"done"` with its NUL (5 bytes); close; then decode the server's message.
@@ -14,6 +16,39 @@
 public enum PingPongExchange {
     /// `"done"` and its NUL, `sizeof "done"` bytes: the client's last write.
     public static let doneMessage: [UInt8] = Array("done".utf8) + [0]
+
+    /// The exchange for `role`: a client connects to its server (``client(serverName:port:local:timeout:)``);
+    /// a server listens on `port`, calls `listening` with the bound port, then serves one client
+    /// (``server(listener:local:timeout:connect:)``).
+    /// - Parameters:
+    ///   - role: this side.
+    ///   - port: the server's TCP port (0 on a server: the kernel chooses).
+    ///   - local: this side's address.
+    ///   - timeout: the limit for each step (nil: none).
+    ///   - listening: told the port the server listens on, before it waits for a client.
+    ///   - connect: the server's `pp_connect_ctx`, called with the client's address before it
+    ///     answers.
+    /// - Returns: the peer's address.
+    /// - Throws: ``PingPongError`` as the two sides' functions, and `.listenFailed` ("Couldn't
+    ///   listen to port %d") when the server cannot bind.
+    public static func exchange(
+        role: PingPongRole, port: Int, local: PingPongDestination, timeout: Duration? = nil,
+        listening: (UInt16) -> Void = { _ in }, connect: (PingPongDestination) throws(PingPongError) -> Void
+    ) throws(PingPongError) -> PingPongDestination {
+        switch role {
+        case .client(let serverName):
+            return try client(serverName: serverName, port: port, local: local, timeout: timeout)
+        case .server:
+            let listener: TCPListener
+            do {
+                listener = try TCPListener(port: port)
+            } catch {
+                throw PingPongError(.listenFailed, "Couldn't listen to port \(port)", detail: error.description)
+            }
+            listening(listener.port)
+            return try server(listener: listener, local: local, timeout: timeout, connect: connect)
+        }
+    }
 
     /// The client's side: sends `local`, returns the server's address.
     /// - Parameters:

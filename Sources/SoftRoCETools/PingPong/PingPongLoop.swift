@@ -1,19 +1,22 @@
 import SoftRoCE
 
-/// rc_pingpong's timed loop (`while (rcnt < iters || scnt < iters)` in `main`) and its
-/// `parse_single_wc`: poll up to two completions at a time (after waiting for and re-arming a
-/// completion event with `-e`), count SEND and receive completions, re-post receives when at
-/// most one is left, and post the next SEND once the previous SEND and a receive both completed
-/// (`pending`).
+/// The pingpong tools' timed loop (`while (rcnt < iters || scnt < iters)` in `main` of
+/// rc_pingpong.c and ud_pingpong.c, with rc_pingpong's `parse_single_wc`): poll up to two
+/// completions at a time (after waiting for and re-arming a completion event with `-e`), count
+/// SEND and receive completions, re-post receives when at most one is left, and post the next
+/// SEND once the previous SEND and a receive both completed (`pending`).
 ///
 /// Busy polling yields the CPU after each empty poll: rc_pingpong spins, but here the device's
 /// engine and link threads are threads of this host too, and a spinning peer on a busy host
 /// would keep them off the CPU.
-struct PingPongLoop {
-    let context: PingPongContext
+struct PingPongLoop<Endpoint: PingPongEndpoint> {
+    let context: Endpoint
     let iterations: Int
     let useEvents: Bool
     let completionTimeout: Duration?
+    /// Whether a failure while handling a completion ends with rc_pingpong's "parse WC failed %d"
+    /// line (ud_pingpong handles completions inline and prints no such line).
+    let reportsParseFailure: Bool
     /// Receives posted and not yet completed (`routs`).
     var receivesOutstanding: Int
     /// The work requests the next SEND waits for (`ctx->pending`, a mask of work request IDs).
@@ -25,11 +28,15 @@ struct PingPongLoop {
     /// Completion events taken (`num_cq_events`).
     private(set) var eventCount = 0
 
-    init(context: PingPongContext, configuration: RCPingPongConfiguration, receivesOutstanding: Int, pending: UInt64) {
+    init(
+        context: Endpoint, iterations: Int, useEvents: Bool, completionTimeout: Duration?, reportsParseFailure: Bool,
+        receivesOutstanding: Int, pending: UInt64
+    ) {
+        self.reportsParseFailure = reportsParseFailure
         self.context = context
-        iterations = configuration.iterations
-        useEvents = configuration.useEvents
-        completionTimeout = configuration.completionTimeout
+        self.iterations = iterations
+        self.useEvents = useEvents
+        self.completionTimeout = completionTimeout
         self.receivesOutstanding = receivesOutstanding
         self.pending = pending
     }
@@ -71,37 +78,38 @@ struct PingPongLoop {
         }
     }
 
-    /// `parse_single_wc` for one completion; its errors end with "parse WC failed %d".
+    /// One completion, as rc_pingpong's `parse_single_wc` (ud_pingpong's loop body does the same);
+    /// with ``reportsParseFailure`` its errors end with "parse WC failed %d".
     private mutating func handle(_ completion: WorkCompletion, polled: Int) throws(PingPongError) {
-        let parseFailed = "parse WC failed \(polled)"
+        let parseFailed = reportsParseFailure ? "\nparse WC failed \(polled)" : ""
         let id = Int32(truncatingIfNeeded: completion.wrID)
         guard completion.status == .success else {
             throw PingPongError(
-                .completionFailed, "Failed status \(completion.status) (\(completion.status.rawValue)) for wr_id \(id)\n\(parseFailed)")
+                .completionFailed, "Failed status \(completion.status) (\(completion.status.rawValue)) for wr_id \(id)\(parseFailed)")
         }
         switch completion.wrID {
-        case PingPongContext.sendWorkRequestID:
+        case PingPongWorkRequestID.send:
             sendCount += 1
-        case PingPongContext.receiveWorkRequestID:
+        case PingPongWorkRequestID.receive:
             receivesOutstanding -= 1
             if receivesOutstanding <= 1 {
                 receivesOutstanding += context.postReceives(context.receiveDepth - receivesOutstanding)
                 if receivesOutstanding < context.receiveDepth {
-                    throw PingPongError(.postReceiveFailed, "Couldn't post receive (\(receivesOutstanding))\n\(parseFailed)")
+                    throw PingPongError(.postReceiveFailed, "Couldn't post receive (\(receivesOutstanding))\(parseFailed)")
                 }
             }
             receiveCount += 1
         default:
-            throw PingPongError(.completionFailed, "Completion for unknown wr_id \(id)\n\(parseFailed)")
+            throw PingPongError(.completionFailed, "Completion for unknown wr_id \(id)\(parseFailed)")
         }
         pending &= ~completion.wrID
         if sendCount < iterations && pending == 0 {
             do {
                 try context.postSend()
             } catch {
-                throw PingPongError(error.code, error.message + "\n" + parseFailed, detail: error.detail)
+                throw PingPongError(error.code, error.message + parseFailed, detail: error.detail)
             }
-            pending = PingPongContext.receiveWorkRequestID | PingPongContext.sendWorkRequestID
+            pending = PingPongWorkRequestID.receive | PingPongWorkRequestID.send
         }
     }
 }

@@ -29,84 +29,20 @@ public struct RCPingPong: Sendable {
     /// - Parameters:
     ///   - device: the device to run on.
     ///   - events: receives, in order, the lines to print (the local and remote address lines,
-    ///     then the report's ``RCPingPongReport/lines``), warnings, and the server's
+    ///     then the report's ``PingPongReport/lines``), warnings, and the server's
     ///     ``PingPongEvent/listening(port:)`` before it waits for a client.
     /// - Throws: ``PingPongError`` with rc_pingpong's message for the step that failed. The QP and
     ///   MR are released on every path.
-    public func run(on device: Device, events: (PingPongEvent) -> Void = { _ in }) throws(PingPongError) -> RCPingPongReport {
-        let config = configuration
-        let context = try PingPongContext(device: device, configuration: config) { events(.standardError($0)) }
+    public func run(on device: Device, events: (PingPongEvent) -> Void = { _ in }) throws(PingPongError) -> PingPongReport {
+        let context = try RCPingPongContext(device: device, configuration: configuration) { events(.standardError($0)) }
         defer { context.close() }
-
-        let receivesOutstanding = context.postReceives(context.receiveDepth)
-        guard receivesOutstanding >= context.receiveDepth else {
-            throw PingPongError(.postReceiveFailed, "Couldn't post receive (\(receivesOutstanding))")
-        }
-        if config.useEvents { context.completionQueue.requestNotification() }
-
-        var gid = GID.zero
-        if config.gidIndex >= 0 {
-            // The device's GID table has one entry, the port's address.
-            guard config.gidIndex < device.port.gidTableLength else {
-                throw PingPongError(.addressQueryFailed, "can't read sgid of index \(config.gidIndex)")
-            }
-            gid = device.gid
-        }
-        let psn = config.packetSequenceNumber ?? PacketSequenceNumber(rawValue: UInt32.random(in: 0...PacketSequenceNumber.mask))
-        // RoCE ports have no LID: rc_pingpong sends portinfo.lid, which is 0 there.
-        let local = PingPongDestination(lid: 0, queuePairNumber: context.queuePair.number, packetSequenceNumber: psn, gid: gid)
-        events(.standardOutput("  local address:  " + Self.addressText(local)))
-
-        let remote: PingPongDestination
-        switch config.role {
-        case .client(let serverName):
-            remote = try PingPongExchange.client(serverName: serverName, port: config.port, local: local, timeout: config.exchangeTimeout)
-        case .server:
-            let listener: TCPListener
-            do {
-                listener = try TCPListener(port: config.port)
-            } catch {
-                throw PingPongError(.listenFailed, "Couldn't listen to port \(config.port)", detail: error.description)
-            }
-            events(.listening(port: listener.port))
-            remote = try PingPongExchange.server(listener: listener, local: local, timeout: config.exchangeTimeout) {
-                (remote: PingPongDestination) throws(PingPongError) in
-                try context.connect(to: remote, localPSN: psn, configuration: config)
-            }
-        }
-        events(.standardOutput("  remote address: " + Self.addressText(remote)))
-        if config.isClient {
-            try context.connect(to: remote, localPSN: psn, configuration: config)
-        }
-
-        var pending = PingPongContext.receiveWorkRequestID
-        if config.isClient {
-            if config.validateBuffer { context.writeValidationPattern() }
-            try context.postSend()
-            pending |= PingPongContext.sendWorkRequestID
-        }
-
-        var loop = PingPongLoop(context: context, configuration: config, receivesOutstanding: receivesOutstanding, pending: pending)
-        let start = ContinuousClock.now
-        try loop.run()
-        let elapsed = ContinuousClock.now - start
-
-        let invalidPages = !config.isClient && config.validateBuffer ? context.invalidPages() : nil
-        let (seconds, attoseconds) = elapsed.components
-        let report = RCPingPongReport(
-            local: local, remote: remote, size: config.size, iterations: config.iterations, sendCompletions: loop.sendCount,
-            receiveCompletions: loop.receiveCount, completionEvents: loop.eventCount,
-            elapsedMicroseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000, invalidPages: invalidPages)
-        for line in report.lines { events(.standardOutput(line)) }
-        return report
+        return try PingPongSession.run(
+            context, device: device, configuration: configuration,
+            gidQueryFailure: "can't read sgid of index \(configuration.gidIndex)", localAddressText: \.addressText,
+            reportsParseFailure: true, events: events)
     }
 
     /// `"LID 0x%04x, QPN 0x%06x, PSN 0x%06x, GID %s"` with the GID as `inet_ntop(AF_INET6)`
     /// writes it: the part after `"  local address:  "` / `"  remote address: "`.
-    public static func addressText(_ destination: PingPongDestination) -> String {
-        "LID 0x\(PingPongDestination.hex(UInt32(destination.lid), width: 4)), "
-            + "QPN 0x\(PingPongDestination.hex(destination.queuePairNumber.rawValue, width: 6)), "
-            + "PSN 0x\(PingPongDestination.hex(destination.packetSequenceNumber.rawValue, width: 6)), "
-            + "GID \(destination.gid.presentationAddress)"
-    }
+    public static func addressText(_ destination: PingPongDestination) -> String { destination.addressText }
 }

@@ -3,12 +3,7 @@ public import SoftRoCE
 /// The options of an RC ping-pong run, with `ibv_rc_pingpong`'s defaults and meaning.
 public struct RCPingPongConfiguration: Hashable, Sendable {
     /// Which side of the exchange this process is.
-    public enum Role: Hashable, Sendable {
-        /// Waits for a client on ``RCPingPongConfiguration/port`` (no server argument).
-        case server
-        /// Connects to the server at this host name or address (the `<host>` argument).
-        case client(serverName: String)
-    }
+    public typealias Role = PingPongRole
 
     /// Server or client.
     public var role: Role
@@ -55,8 +50,7 @@ public struct RCPingPongConfiguration: Hashable, Sendable {
     }
 
     /// Whether this side connects to a server.
-    public var isClient: Bool {
-        if case .client = role { return true }
-        return false
-    }
+    public var isClient: Bool { role.isClient }
 }
+
+extension RCPingPongConfiguration: PingPongSessionConfiguration {}

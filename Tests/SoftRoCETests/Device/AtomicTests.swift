@@ -4,7 +4,7 @@ import Testing
 
 /// ATOMIC_CMP_AND_SWP and ATOMIC_FETCH_AND_ADD: the original value lands in the local buffer, the
 /// remote word is updated, and concurrent atomics from many QPs on several devices lose no update.
-@Suite("Atomics", .timeLimit(.minutes(1)))
+@Suite("Atomics", .timeLimit(.minutes(3)))
 struct AtomicTests {
     @Test("FETCH_AND_ADD returns the original value and adds (64-bit, wrapping)", arguments: Layout.all)
     func fetchAndAdd(layout: Layout) throws {

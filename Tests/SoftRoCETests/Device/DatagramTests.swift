@@ -6,7 +6,7 @@ import Testing
 /// the GRH flag; a wrong Q_Key or a missing receive drops the datagram (counted, no completion);
 /// a receive smaller than GRH + payload completes with LOC_LEN_ERR; a payload over the path MTU
 /// fails at the sender.
-@Suite("UD datagrams", .timeLimit(.minutes(1)))
+@Suite("UD datagrams", .timeLimit(.minutes(3)))
 struct DatagramTests {
     static let grh = 40
     static let qkey: UInt32 = 0x1111_1111

@@ -6,7 +6,7 @@ import Testing
 /// A response to a later request acknowledges the requests before it, except a READ or ATOMIC
 /// whose response went missing (an implied NAK): that one is asked again, and its retransmission
 /// timer must keep running until it is answered, however many of those asks are lost.
-@Suite("Implied NAK: a READ or ATOMIC whose response is lost behind a later one", .timeLimit(.minutes(1)))
+@Suite("Implied NAK: a READ or ATOMIC whose response is lost behind a later one", .timeLimit(.minutes(3)))
 struct ImpliedNAKTests {
     /// Which request goes first (its response and then its first re-ask are lost) and which
     /// follows (answered at once).

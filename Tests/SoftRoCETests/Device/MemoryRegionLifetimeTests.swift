@@ -5,7 +5,7 @@ import Testing
 /// Memory region lifetime: deregistration under traffic is safe, its keys stop working at once,
 /// a re-registration at the same table index gets a new variant so the stale key is rejected,
 /// invalid access flags are refused, and pinned registrations respect their memlock account.
-@Suite("Memory region lifetime", .timeLimit(.minutes(1)))
+@Suite("Memory region lifetime", .timeLimit(.minutes(3)))
 struct MemoryRegionLifetimeTests {
     @Test("deregister() while WRITEs target the region never crashes; what follows fails cleanly", arguments: Layout.symmetric)
     func deregisterUnderTraffic(layout: Layout) throws {

@@ -5,7 +5,7 @@ import Testing
 /// Messages longer than one link run (the in-process fabric carries at most 1 MiB per run): the
 /// requester splits them into FIRST / MIDDLE / LAST runs, READ responses come back in several
 /// runs, and every byte still lands where it belongs.
-@Suite("Messages spanning several runs", .timeLimit(.minutes(1)))
+@Suite("Messages spanning several runs", .timeLimit(.minutes(3)))
 struct MultiRunMessageTests {
     static let size = (5 << 19) + 777  // 2.5 MiB + 777: three runs, the last one partial
     static let buffer = 8 << 20

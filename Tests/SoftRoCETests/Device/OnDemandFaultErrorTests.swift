@@ -13,7 +13,7 @@ import Testing
 /// mapping in this process (the memory-core tests cover `munmap`ed holes).
 private let page = Host.pageSize
 
-@Suite("ODP pages that cannot be resolved", .timeLimit(.minutes(1)))
+@Suite("ODP pages that cannot be resolved", .timeLimit(.minutes(3)))
 struct OnDemandFaultErrorTests {
     static let clientODPLayouts = Layout.all.filter(\.clientODP)
     static let serverODPLayouts = Layout.all.filter(\.serverODP)

@@ -6,7 +6,7 @@ private let page = Host.pageSize
 
 /// ODP through the device (DESIGN.md §3): cold pages fault in on first access and are counted,
 /// warm pages do not fault again, and invalidated pages fault again with the data intact.
-@Suite("On-demand paging through the device", .timeLimit(.minutes(1)))
+@Suite("On-demand paging through the device", .timeLimit(.minutes(3)))
 struct OnDemandPagingTests {
     @Test("Cold pages fault in and are counted on both sides; warm pages do not fault again")
     func faultCounters() throws {

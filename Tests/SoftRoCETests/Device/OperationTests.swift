@@ -2,7 +2,7 @@ import SoftRoCE
 import SoftRoCEMemory
 import Testing
 
-@Suite("Operations round-trip", .timeLimit(.minutes(1)))
+@Suite("Operations round-trip", .timeLimit(.minutes(3)))
 struct OperationTests {
     static let layouts: [(twoDevices: Bool, clientODP: Bool, serverODP: Bool)] = [
         (false, false, false), (false, true, true), (true, false, false), (true, true, true), (false, true, false), (true, false, true),

@@ -5,7 +5,7 @@ import Testing
 /// DESIGN.md §4, key and range rows: a bad local key or range completes the WR with LOC_PROT_ERR,
 /// a bad remote key, range or access right with REM_ACCESS_ERR; either way the requester's QP
 /// moves to ERR, the WR behind it flushes with WR_FLUSH_ERR and no byte moves.
-@Suite("Protection errors", .timeLimit(.minutes(1)))
+@Suite("Protection errors", .timeLimit(.minutes(3)))
 struct ProtectionErrorTests {
     /// Posts `failing` (id 1) and a valid signaled WRITE (id 2) behind it and checks the outcome.
     static func expectFailure(

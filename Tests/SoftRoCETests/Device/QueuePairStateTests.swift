@@ -5,7 +5,7 @@ import Testing
 /// The QP state machine as the device applies it: posting before RTS throws, a rejected modify
 /// changes nothing, RTS → ERR flushes both queues, RESET empties them silently, and destroy()
 /// with work outstanding neither crashes nor leaves the peer hanging.
-@Suite("Queue pair states through the device", .timeLimit(.minutes(1)))
+@Suite("Queue pair states through the device", .timeLimit(.minutes(3)))
 struct QueuePairStateTests {
     static func initAttributes() -> QueuePairAttributes {
         QueuePairAttributes(state: .initialized, accessFlags: [.localWrite, .remoteWrite, .remoteRead, .remoteAtomic], portNumber: 1, pkeyIndex: 0)

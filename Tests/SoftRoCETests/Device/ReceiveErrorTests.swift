@@ -6,7 +6,7 @@ import Testing
 /// REM_INV_REQ_ERR at the requester), a receive buffer the responder may not write (LOC_PROT_ERR
 /// there, REM_OP_ERR at the requester), and no receive posted (RNR NAKs; RNR_RETRY_EXC_ERR once
 /// `rnr_retry` 0…6 is used up, eventual success with `rnr_retry` 7).
-@Suite("Receive-side errors and RNR", .timeLimit(.minutes(1)))
+@Suite("Receive-side errors and RNR", .timeLimit(.minutes(3)))
 struct ReceiveErrorTests {
     /// Message length and receive room: one packet, several packets, one byte over a packet.
     static let tooSmall: [(message: Int, room: Int)] = [(200, 100), (5000, 2000), (1025, 1024)]

@@ -5,7 +5,7 @@ import Testing
 /// RDMA WRITE with immediate and RDMA READ (plain RDMA WRITE is covered by `OperationTests`):
 /// data moves byte for byte, completions carry the right opcode and length, WRITE with immediate
 /// consumes exactly one receive and delivers its immediate value.
-@Suite("RDMA WRITE with immediate / RDMA READ", .timeLimit(.minutes(1)))
+@Suite("RDMA WRITE with immediate / RDMA READ", .timeLimit(.minutes(3)))
 struct RemoteMemoryTests {
     static let sizes = [0, 1, 1000, 4097, 65536, 300_000]
 

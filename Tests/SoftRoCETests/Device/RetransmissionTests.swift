@@ -12,7 +12,7 @@ import Testing
 /// points per stream a run failed every few dozen; at 10 % it is 0.19^8 ≈ 2 · 10^-6.)
 ///
 /// Each test uses its own `InProcessFabric` so its loss never touches other tests.
-@Suite("Retransmission", .timeLimit(.minutes(1)))
+@Suite("Retransmission", .timeLimit(.minutes(3)))
 struct RetransmissionTests {
     enum Operation: CaseIterable { case write, send, read, fetchAdd }
 

@@ -5,7 +5,7 @@ import Testing
 /// RC SEND / RECV: the message lands in the posted receive byte for byte, the receive completion
 /// carries opcode, length, immediate and QP numbers, gather and scatter lists are honoured on
 /// both sides, inline sends copy at post time and the Solicited Event bit reaches the CQ.
-@Suite("SEND / RECV", .timeLimit(.minutes(1)))
+@Suite("SEND / RECV", .timeLimit(.minutes(3)))
 struct SendReceiveTests {
     static let sizes = [0, 1, 1000, 1024, 4097, 65536, 300_000]
 

@@ -4,7 +4,7 @@ import Testing
 
 /// Shared receive queues: QPs attached to one SRQ all take their receives from it, in posting
 /// order, and an attached QP going to ERR does not flush the SRQ's receives.
-@Suite("Shared receive queue", .timeLimit(.minutes(1)))
+@Suite("Shared receive queue", .timeLimit(.minutes(3)))
 struct SharedReceiveQueueTests {
     struct Setup {
         let srq: SharedReceiveQueue

@@ -5,7 +5,7 @@ import Testing
 /// Selective signaling: unsignaled send WRs produce no completion, a later signaled WR's
 /// completion implies every earlier WR finished, `sq_sig_all` signals everything, and errors
 /// always complete.
-@Suite("Selective signaling", .timeLimit(.minutes(1)))
+@Suite("Selective signaling", .timeLimit(.minutes(3)))
 struct SignalingTests {
     @Test("Unsignaled WRs complete silently; the signaled one behind them implies they are done", arguments: Layout.all)
     func unsignaledThenSignaled(layout: Layout) throws {

@@ -9,7 +9,7 @@ private let page = Host.pageSize
 /// sides, cold (fresh memory; then again after the pages were invalidated and dropped) and warm.
 /// Cold runs fault on both sides — the responder answers RNR NAK while its fault is resolved —
 /// and warm runs do not fault at all.
-@Suite("ODP faults: cold and warm RC operations", .timeLimit(.minutes(1)))
+@Suite("ODP faults: cold and warm RC operations", .timeLimit(.minutes(3)))
 struct ColdWarmOperationTests {
     enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case send, write, writeWithImmediate, read, fetchAdd, compareSwap

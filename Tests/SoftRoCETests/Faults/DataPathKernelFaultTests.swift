@@ -8,7 +8,7 @@ private let page = Host.pageSize
 /// requester, and the responder and completer of in-process peers — touches only pages its ODP
 /// tables say are mapped, so the kernel page faults it takes (`dataPathKernelFaults`) stay at 0
 /// through hundreds of cold WRITEs and READs, while the fault workqueue resolves every fault.
-@Suite("ODP faults: no kernel page fault on the data path", .timeLimit(.minutes(1)))
+@Suite("ODP faults: no kernel page fault on the data path", .timeLimit(.minutes(3)))
 struct DataPathKernelFaultTests {
     static let length = 2 * page
     static let iterations = 100

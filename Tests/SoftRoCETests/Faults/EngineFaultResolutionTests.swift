@@ -7,7 +7,7 @@ private let page = Host.pageSize
 /// A pinned engine resolves small queued faults itself when idle (its workers share its core).
 /// What it must not change: large faults stay with the workers, and its own populates are kept
 /// out of the data-path kernel-fault counter without hiding a real data-path fault.
-@Suite("ODP faults: the pinned engine's own resolutions", .timeLimit(.minutes(1)))
+@Suite("ODP faults: the pinned engine's own resolutions", .timeLimit(.minutes(3)))
 struct EngineFaultResolutionTests {
     /// One device, ODP on both sides, its engine and workers pinned to the last allowed CPU.
     static func pinnedPair() throws -> (client: Endpoint, server: Endpoint) {

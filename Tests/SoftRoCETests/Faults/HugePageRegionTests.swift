@@ -7,7 +7,7 @@ private let hugePage = Int(PageSize.huge2MiB.bytes)
 /// test_odp.py's huge-page ODP test (`test_odp_rc_huge_rdma_write` and friends): an ODP region
 /// tracked in 2 MiB pages over 2 MiB-aligned memory (transparent huge pages advised). WRITE and
 /// READ through it land byte for byte; faults map whole 2 MiB pages.
-@Suite("ODP faults: 2 MiB page regions", .timeLimit(.minutes(1)))
+@Suite("ODP faults: 2 MiB page regions", .timeLimit(.minutes(3)))
 struct HugePageRegionTests {
     static let access: AccessFlags = [.localWrite, .remoteWrite, .remoteRead, .remoteAtomic, .onDemand]
 

@@ -9,7 +9,7 @@ private let page = Host.pageSize
 /// process — here plain `AnonymousMemory` buffers that were never registered. Pages fault in on
 /// first access, child page tables are created on first touch and released when idle, and an
 /// address with no memory behind it fails the access instead of crashing the process.
-@Suite("ODP faults: implicit ODP regions", .timeLimit(.minutes(1)))
+@Suite("ODP faults: implicit ODP regions", .timeLimit(.minutes(3)))
 struct ImplicitOnDemandTests {
     static let access: AccessFlags = [.localWrite, .remoteWrite, .remoteRead, .remoteAtomic]
 

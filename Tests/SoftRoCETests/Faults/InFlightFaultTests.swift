@@ -8,7 +8,7 @@ private let page = Host.pageSize
 /// (the RNR NAK names a middle PSN), a READ or ATOMIC whose local buffer is invalidated while
 /// the request is outstanding (the completer faults; an atomic must still execute exactly once),
 /// several QPs faulting on the same pages at once, and UD, which has no RNR and drops instead.
-@Suite("ODP faults: in-flight and mid-message faults", .timeLimit(.minutes(1)))
+@Suite("ODP faults: in-flight and mid-message faults", .timeLimit(.minutes(3)))
 struct InFlightFaultTests {
     @Test("Multi-packet WRITE whose target is warm for the first half and cold for the second", arguments: [false, true])
     func writeColdSecondHalf(twoDevices: Bool) throws {

@@ -7,7 +7,7 @@ private let page = Host.pageSize
 /// One work request whose scatter/gather list mixes a pinned region and an ODP region
 /// (test_odp.py's mixed-MR traffic): the pinned elements never fault, the ODP ones fault on
 /// first touch, and the message is assembled or scattered byte for byte in SGE order.
-@Suite("ODP faults: pinned and ODP elements in one work request", .timeLimit(.minutes(1)))
+@Suite("ODP faults: pinned and ODP elements in one work request", .timeLimit(.minutes(3)))
 struct MixedRegionTests {
     /// Each side: an ODP region over its whole buffer (the endpoint's) plus a pinned region over
     /// the buffer's first half. Pinned elements lie in the first half, ODP elements in the second

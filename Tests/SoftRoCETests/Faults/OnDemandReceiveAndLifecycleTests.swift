@@ -8,7 +8,7 @@ private let page = Host.pageSize
 /// queue (test_odp_rc_srq_traffic: the receive taken and put back on the fault must stay first
 /// in line), prefetch through an implicit region's lkey, and a region deregistered with pages
 /// mapped and registered again over the same memory (cold again, data intact).
-@Suite("ODP faults: SRQ receives, implicit prefetch, re-registration", .timeLimit(.minutes(1)))
+@Suite("ODP faults: SRQ receives, implicit prefetch, re-registration", .timeLimit(.minutes(3)))
 struct OnDemandReceiveAndLifecycleTests {
     @Test("SENDs from two QPs into cold ODP receive buffers of a shared receive queue keep the SRQ order", arguments: [false, true])
     func sharedReceiveQueue(twoDevices: Bool) throws {

@@ -9,7 +9,7 @@ private let page = Host.pageSize
 /// running faults before it returns, `destroy()` of a QP drains the QP's faults, closing the
 /// device stops its workqueue after them — nothing hangs, nothing crashes, and the work request
 /// caught in the middle completes with an error (or, for a race it won, success).
-@Suite("ODP faults: deregister / destroy while a fault is pending", .timeLimit(.minutes(1)))
+@Suite("ODP faults: deregister / destroy while a fault is pending", .timeLimit(.minutes(3)))
 struct PendingFaultTeardownTests {
     static let delay: Duration = .milliseconds(100)
 

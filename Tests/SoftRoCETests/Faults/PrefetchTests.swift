@@ -8,7 +8,7 @@ private let page = Host.pageSize
 /// `test_odp_prefetch_no_fault`): `ibv_advise_mr` resolves pages ahead of device access, so the
 /// data path does not fault on them; asynchronous prefetch runs on the fault workqueue; the
 /// no-fault advice maps only what is resident and never faults a page in; bad keys are refused.
-@Suite("ODP faults: prefetch (advise_mr)", .timeLimit(.minutes(1)))
+@Suite("ODP faults: prefetch (advise_mr)", .timeLimit(.minutes(3)))
 struct PrefetchTests {
     static let offset = 8 * page + 512
     static let length = 4 * page

@@ -8,7 +8,7 @@ private let page = Host.pageSize
 /// 200 ms (injected), so it keeps answering RNR NAK; with `rnr_retry` 1 or 2 and a 10 µs
 /// `min_rnr_timer` the requester gives up with RNR_RETRY_EXC_ERR after exactly `rnr_retry`
 /// retries; with `rnr_retry` 7 (infinite) the same WRITE succeeds once the fault is resolved.
-@Suite("ODP faults: rnr_retry exhaustion on a slow fault", .timeLimit(.minutes(1)))
+@Suite("ODP faults: rnr_retry exhaustion on a slow fault", .timeLimit(.minutes(3)))
 struct RNRRetryExhaustionTests {
     static let delay: Duration = .milliseconds(200)
 

@@ -13,7 +13,7 @@ private let page = Host.pageSize
 /// Deterministic: the fault workqueues of both devices are slowed to 100 ms, and each step waits
 /// for the previous fault to be observably pending (internal fault-context state) before it
 /// invalidates the next pages.
-@Suite("ODP faults: responder fault on a repeated READ", .timeLimit(.minutes(1)))
+@Suite("ODP faults: responder fault on a repeated READ", .timeLimit(.minutes(3)))
 struct ReadReaskFaultTests {
     @Test("READ re-asked after a completer fault, source invalidated meanwhile: succeeds with rnr_retry 7", arguments: [UInt8(10), 14])
     func reaskedReadSurvivesResponderFault(timeoutCode: UInt8) throws {

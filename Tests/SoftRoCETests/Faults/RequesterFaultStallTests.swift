@@ -8,7 +8,7 @@ private let page = Host.pageSize
 /// source (or READ destination) was invalidated, dropped and refilled by the application; the
 /// server is pinned. Many work requests queued behind the faulting one complete in order with
 /// the right data; the client's fault counters grow; no RNR NAK is involved.
-@Suite("ODP faults: requester faults stall the send queue", .timeLimit(.minutes(1)))
+@Suite("ODP faults: requester faults stall the send queue", .timeLimit(.minutes(3)))
 struct RequesterFaultStallTests {
     enum Operation: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case write, send, read

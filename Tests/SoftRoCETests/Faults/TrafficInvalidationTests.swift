@@ -14,7 +14,7 @@ private let page = Host.pageSize
 /// MADV_DONTNEED inside the invalidation — while WRITEs and READs stream. Every request still
 /// completes successfully, READs of pages only invalidated (not dropped) return the right bytes,
 /// and the engine thread never touches a dropped page: `dataPathKernelFaults` stays 0.
-@Suite("ODP faults: invalidations racing traffic", .timeLimit(.minutes(1)))
+@Suite("ODP faults: invalidations racing traffic", .timeLimit(.minutes(3)))
 struct TrafficInvalidationTests {
     final class Flag: Sendable {
         let stop = Atomic<Bool>(false)

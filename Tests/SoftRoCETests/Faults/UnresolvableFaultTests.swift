@@ -10,7 +10,7 @@ private let damaged = 64 * page
 /// middle of an ODP region, a `PROT_READ` page written, a `PROT_NONE` page read. The access
 /// completes with the right error status, the QP goes to ERR, later work flushes, the fault is
 /// counted as failed — and the process never takes SIGSEGV/SIGBUS.
-@Suite("ODP faults: unresolvable pages", .timeLimit(.minutes(1)))
+@Suite("ODP faults: unresolvable pages", .timeLimit(.minutes(3)))
 struct UnresolvableFaultTests {
     enum Damage: String, CaseIterable, Sendable, CustomTestStringConvertible {
         /// Memory that is not mapped: an ODP region registered below the kernel's mmap_min_addr

@@ -43,7 +43,7 @@ private final class RecordingLink: PacketLink, Sendable {
 /// packet the device sends in answer — acknowledgements and its own SENDs — must equal the packet
 /// rxe's server sent, byte for byte from the BTH to the ICRC (computed over the captured IPv4 and
 /// UDP headers).
-@Suite("Interoperability with Linux rdma_rxe", .timeLimit(.minutes(1)))
+@Suite("Interoperability with Linux rdma_rxe", .timeLimit(.minutes(3)))
 struct RxeInteropTests {
     static let server = IPv4Address(192, 168, 77, 11)
     static let client = IPv4Address(192, 168, 77, 12)

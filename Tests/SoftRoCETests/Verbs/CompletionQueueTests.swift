@@ -155,7 +155,7 @@ struct CompletionQueueTests {
         #expect(cq.poll() == nil)
     }
 
-    @Test("after an overflow, nextEvent throws and the sequence ends once drained", .timeLimit(.minutes(1)))
+    @Test("after an overflow, nextEvent throws and the sequence ends once drained", .timeLimit(.minutes(3)))
     func overflowEndsWaiting() async throws {
         let cq = try CompletionQueue(minimumCapacity: 1)
         let waiter = Task { await eventOutcome(cq) }
@@ -170,7 +170,7 @@ struct CompletionQueueTests {
 
     @Test(
         "the async sequence sleeps while empty and wakes for completions pushed from another thread",
-        .timeLimit(.minutes(1))
+        .timeLimit(.minutes(3))
     )
     func asyncSequenceAcrossThreads() async throws {
         let cq = try CompletionQueue(minimumCapacity: 8)
@@ -194,7 +194,7 @@ struct CompletionQueueTests {
         #expect(cq.waiterCounts.completions == 0)
     }
 
-    @Test("a burst from another thread arrives complete and in order", .timeLimit(.minutes(1)))
+    @Test("a burst from another thread arrives complete and in order", .timeLimit(.minutes(3)))
     func asyncSequenceBurst() async throws {
         let count = 5000
         let cq = try CompletionQueue(minimumCapacity: count)
@@ -212,7 +212,7 @@ struct CompletionQueueTests {
         #expect(await value(of: consumer) == (0..<UInt64(count)).map { $0 })
     }
 
-    @Test("cancelling a waiting iterator ends the sequence and unregisters it", .timeLimit(.minutes(1)))
+    @Test("cancelling a waiting iterator ends the sequence and unregisters it", .timeLimit(.minutes(3)))
     func sequenceCancellation() async throws {
         let cq = try CompletionQueue(minimumCapacity: 4)
         let consumer = Task {
@@ -251,7 +251,7 @@ struct CompletionQueueTests {
 
     @Test(
         "a task parked in nextEvent is woken by a completion pushed from another thread",
-        .timeLimit(.minutes(1))
+        .timeLimit(.minutes(3))
     )
     func eventAcrossThreads() async throws {
         let cq = try CompletionQueue(minimumCapacity: 16)
@@ -293,7 +293,7 @@ struct CompletionQueueTests {
         #expect(cq.pendingEventCount == 4, "a later solicited-only request doesn't narrow an armed 'next'")
     }
 
-    @Test("cancelling nextEvent throws cancelled and unregisters the waiter", .timeLimit(.minutes(1)))
+    @Test("cancelling nextEvent throws cancelled and unregisters the waiter", .timeLimit(.minutes(3)))
     func eventCancellation() async throws {
         let cq = try CompletionQueue(minimumCapacity: 4)
         let waiter = Task { await eventOutcome(cq) }
@@ -306,7 +306,7 @@ struct CompletionQueueTests {
         #expect(cq.pendingEventCount == 1, "the event is kept for the next caller, not handed to the cancelled one")
     }
 
-    @Test("closing releases waiters and refuses pushes", .timeLimit(.minutes(1)))
+    @Test("closing releases waiters and refuses pushes", .timeLimit(.minutes(3)))
     func close() async throws {
         let cq = try CompletionQueue(minimumCapacity: 4)
         let eventWaiter = Task { await eventOutcome(cq) }
@@ -325,7 +325,7 @@ struct CompletionQueueTests {
 
     @Test(
         "two producer threads and two consumer tasks: nothing lost, nothing duplicated, per-producer order kept",
-        .timeLimit(.minutes(1))
+        .timeLimit(.minutes(3))
     )
     func concurrentProducersAndConsumers() async throws {
         let perProducer = 20_000

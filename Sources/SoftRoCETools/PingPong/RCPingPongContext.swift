@@ -1,15 +1,10 @@
 import SoftRoCE
 import SoftRoCEMemory
 
-/// The verbs objects of one pingpong side, as rdma-core's `struct pingpong_context`: a PD, a
+/// The verbs objects of one rc_pingpong side, as its `struct pingpong_context`: a PD, a
 /// buffer of `size` bytes that every SEND and receive uses, its memory region (pinned, ODP or
 /// implicit ODP), one CQ for both queues and an RC QP in INIT.
-final class PingPongContext {
-    /// `PINGPONG_RECV_WRID`.
-    static let receiveWorkRequestID: UInt64 = 1
-    /// `PINGPONG_SEND_WRID`.
-    static let sendWorkRequestID: UInt64 = 2
-
+final class RCPingPongContext: PingPongEndpoint {
     let device: Device
     let protectionDomain: ProtectionDomain
     let buffer: AnonymousMemory
@@ -22,6 +17,9 @@ final class PingPongContext {
     let sendFlags: SendWorkRequest.Flags
     private let sendRequest: SendWorkRequest
     private let receiveRequest: ReceiveWorkRequest
+    private let validationPattern: PingPongValidationPattern
+    /// The options `pp_connect_ctx` uses (`-m`, `-l`, `-i`, `-g`).
+    private let configuration: RCPingPongConfiguration
 
     /// `pp_init_ctx`: allocates the PD, the buffer (filled with 0x7b), the MR, the CQ
     /// (`rx_depth + 1` entries), the QP (`max_send_wr` 1, `max_recv_wr` rx_depth, one SGE each)
@@ -30,6 +28,7 @@ final class PingPongContext {
     /// - Throws: ``PingPongError`` `.setupFailed` with rc_pingpong's message for the step.
     init(device: Device, configuration: RCPingPongConfiguration, warn: (String) -> Void) throws(PingPongError) {
         self.device = device
+        self.configuration = configuration
         size = configuration.size
         receiveDepth = configuration.receiveDepth
         protectionDomain = device.allocateProtectionDomain()
@@ -86,8 +85,9 @@ final class PingPongContext {
         var flags: SendWorkRequest.Flags = .signaled
         if queuePair.capabilities.maxInlineData >= size { flags.insert(.inline) }
         sendFlags = flags
-        sendRequest = SendWorkRequest(id: Self.sendWorkRequestID, opcode: .send, scatterGatherList: [sge], flags: flags)
-        receiveRequest = ReceiveWorkRequest(id: Self.receiveWorkRequestID, scatterGatherList: [sge])
+        sendRequest = SendWorkRequest(id: PingPongWorkRequestID.send, opcode: .send, scatterGatherList: [sge], flags: flags)
+        receiveRequest = ReceiveWorkRequest(id: PingPongWorkRequestID.receive, scatterGatherList: [sge])
+        validationPattern = PingPongValidationPattern(buffer: buffer, offset: 0, size: size)
         guard configuration.ibPort == device.port.number else {
             close()
             throw PingPongError(
@@ -107,9 +107,7 @@ final class PingPongContext {
     /// `sgid_index` when the peer sent a GID whose interface ID is not zero) → RTS (timeout 14,
     /// `retry_cnt` 7, `rnr_retry` 7, `sq_psn` = our PSN, `max_rd_atomic` 1).
     /// - Throws: ``PingPongError`` `.connectQueuePairFailed` ("Failed to modify QP to RTR/RTS").
-    func connect(
-        to remote: PingPongDestination, localPSN: PacketSequenceNumber, configuration: RCPingPongConfiguration
-    ) throws(PingPongError) {
+    func connect(to remote: PingPongDestination, localPSN: PacketSequenceNumber) throws(PingPongError) {
         // `dest->gid.global.interface_id`: the GID's low 64 bits.
         guard remote.gid.low != 0 else {
             throw PingPongError(
@@ -162,25 +160,13 @@ final class PingPongContext {
         }
     }
 
-    /// rc_pingpong's `-c` pattern, written by the client before its first SEND:
-    /// `buf[i] = i / page_size % sizeof(char)` at the start of each page, which is 0 for every
-    /// page (`sizeof(char)` is 1); the buffer's 0x7b fill stays elsewhere.
-    func writeValidationPattern() {
-        for offset in stride(from: 0, to: size, by: Host.pageSize) { buffer[offset] = Self.validationByte(offset: offset) }
-    }
+    /// rc_pingpong's `-c` pattern, written by the client before its first SEND (at the start of
+    /// the buffer).
+    func writeValidationPattern() { validationPattern.write() }
 
     /// The pages whose first byte does not hold the `-c` pattern, checked by the server after the
     /// run ("invalid data in page %d").
-    func invalidPages() -> [Int] {
-        stride(from: 0, to: size, by: Host.pageSize)
-            .filter { buffer[$0] != Self.validationByte(offset: $0) }
-            .map { $0 / Host.pageSize }
-    }
-
-    /// `i / page_size % sizeof(char)`.
-    private static func validationByte(offset: Int) -> UInt8 {
-        UInt8(offset / Host.pageSize % MemoryLayout<CChar>.size)
-    }
+    func invalidPages() -> [Int] { validationPattern.invalidPages() }
 
     /// `pp_close_ctx`: destroys the QP and deregisters the MR (the buffer goes with the context).
     func close() {

@@ -1,6 +1,6 @@
-/// The result of an RC ping-pong run: what rc_pingpong prints after its loop, and the counts
-/// behind it.
-public struct RCPingPongReport: Hashable, Sendable {
+/// The result of a ping-pong run (``RCPingPong``, ``UDPingPong``): what rc_pingpong and
+/// ud_pingpong print after their loop (the same lines), and the counts behind it.
+public struct PingPongReport: Hashable, Sendable {
     /// This side's address, as sent to the peer.
     public var local: PingPongDestination
     /// The peer's address, as received.
@@ -15,7 +15,7 @@ public struct RCPingPongReport: Hashable, Sendable {
     public var receiveCompletions: Int
     /// Completion events waited for (`num_cq_events`; 0 without `-e`).
     public var completionEvents: Int
-    /// The loop's duration in whole microseconds, as rc_pingpong computes it from two
+    /// The loop's duration in whole microseconds, as the tools compute it from two
     /// `gettimeofday` readings (here from the monotonic clock).
     public var elapsedMicroseconds: Int64
     /// The pages whose first byte did not hold the value the client wrote (`-c` on the server:
@@ -45,7 +45,7 @@ public struct RCPingPongReport: Hashable, Sendable {
     /// Whether the server's buffer validated (`-c`): nil when not checked.
     public var isValidated: Bool? { invalidPages.map(\.isEmpty) }
 
-    /// rc_pingpong's `float usec`: the elapsed microseconds in single precision, as its
+    /// The tools' `float usec`: the elapsed microseconds in single precision, as its
     /// arithmetic uses them.
     public var microseconds: Float { Float(elapsedMicroseconds) }
 
@@ -62,7 +62,7 @@ public struct RCPingPongReport: Hashable, Sendable {
         "\(iterations) iters in \(Self.fixed(seconds)) seconds = \(Self.fixed(Double(microseconds / Float(iterations)))) usec/iter"
     }
 
-    /// The lines rc_pingpong prints after its loop, in order: ``throughputLine``,
+    /// The lines the tools print after their loop, in order: ``throughputLine``,
     /// ``latencyLine``, then `"invalid data in page %d"` for each invalid page.
     public var lines: [String] {
         [throughputLine, latencyLine] + (invalidPages ?? []).map { "invalid data in page \($0)" }
