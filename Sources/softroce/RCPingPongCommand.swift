@@ -13,111 +13,95 @@ struct RCPingPongCommand: ParsableCommand {
             Over RoCE both sides need a GID: run them with -g 0.
             """)
 
-    @Option(name: [.customShort("p", allowingJoined: true), .long], help: "Listen on / connect to this TCP port.")
-    var port = CInteger(18515)
-
-    @Option(name: [.customShort("d", allowingJoined: true), .customLong("ib-dev")], help: "Use this device (default: the first, softroce0).")
-    var ibDevice: String?
-
-    @Option(name: [.customShort("i", allowingJoined: true), .customLong("ib-port")], help: "Use this port of the device.")
-    var ibPort = CInteger(1)
-
-    @Option(name: [.customShort("s", allowingJoined: true), .long], help: "Size of the messages to exchange, in bytes.")
-    var size = CInteger(4096)
-
-    @Option(name: [.customShort("m", allowingJoined: true), .long], help: "Path MTU: 256, 512, 1024, 2048 or 4096.")
-    var mtu = CInteger(1024)
-
-    @Option(name: [.customShort("r", allowingJoined: true), .customLong("rx-depth")], help: "Number of receives to post at a time.")
-    var rxDepth = CInteger(500)
-
-    @Option(name: [.customShort("n", allowingJoined: true), .long], help: "Number of exchanges.")
-    var iters = CInteger(1000)
-
-    @Option(name: [.customShort("l", allowingJoined: true), .long], help: "Service level.")
-    var sl = CInteger(0)
-
-    @Flag(name: [.customShort("e"), .long], help: "Sleep on CQ events (default: poll).")
-    var events: Int
-
-    @Option(name: [.customShort("g", allowingJoined: true), .customLong("gid-idx")], parsing: .unconditional, help: "Local port GID index (the device has index 0).")
-    var gidIndex = CInteger(-1)
-
-    @Flag(name: [.customShort("o"), .long], help: "Use on-demand paging.")
-    var odp = false
-
-    @Flag(name: [.customShort("O"), .long], help: "Use implicit on-demand paging.")
-    var iodp = false
-
-    @Flag(name: [.customShort("P"), .long], help: "Prefetch the ODP memory region.")
-    var prefetch = false
-
-    @Flag(name: [.customShort("c"), .long], help: "Validate the received buffer.")
-    var chk = false
-
-    @Flag(name: [.customShort("t"), .long], help: .hidden)
-    var ts = false
-
-    @Flag(name: [.customShort("j"), .long], help: .hidden)
-    var dm = false
-
-    @Flag(name: [.customShort("N"), .customLong("new_send")], help: .hidden)
-    var newSend = false
-
-    @Flag(name: [.customShort("U"), .customLong("allow-cc-unprotected")], help: .hidden)
-    var allowCCUnprotected = false
-
-    @Option(name: .customLong("local-ip"), help: "The local IPv4 address of the RoCEv2 (UDP) device.")
-    var localIP: String?
-
-    @Argument(help: "The server to connect to (omit to be the server).")
-    var server: String?
-
-    func validate() throws {
-        guard (0...65535).contains(port.value) else { throw ValidationError("--port must be 0 ... 65535") }
-        guard ibPort.value >= 1 else { throw ValidationError("--ib-port must be >= 1") }
-        guard PathMTU(bytes: mtu.value) != nil else { throw ValidationError("--mtu must be 256, 512, 1024, 2048 or 4096") }
-        guard (0...Int(UInt32.max)).contains(size.value) else { throw ValidationError("--size must be 0 ... 4294967295") }
-        guard rxDepth.value >= 1 else { throw ValidationError("--rx-depth must be >= 1") }
-        guard (0...Int(UInt32.max)).contains(iters.value) else { throw ValidationError("--iters must be 0 ... 4294967295") }
-        guard (0...15).contains(sl.value) else { throw ValidationError("--sl must be 0 ... 15") }
-        if let localIP, ipv4Address(localIP) == nil { throw ValidationError("--local-ip must be an IPv4 address (a.b.c.d)") }
-    }
+    @OptionGroup var options: PingPongOptions<RCPingPongCommand>
 
     func run() throws {
+        let memory = options.afterGIDIndex
         // rc_pingpong's own refusals, and the options SoftRoCE has no counterpart for.
-        let refusal: String? =
-            if ts { "-t/--ts: completion timestamps are not supported by the SoftRoCE device" }
-            else if dm { "-j/--dm: the SoftRoCE device has no device memory" }
-            else if newSend { "-N/--new_send: the new post-send API (ibv_wr_*) is not supported; the default ibv_post_send path is used without -N" }
-            else if allowCCUnprotected { "-U/--allow-cc-unprotected: CoCo unprotected memory is not supported" }
-            else if prefetch && !(odp || iodp) { "prefetch is valid only with on-demand memory region" }
-            else { nil }
+        let refusal = options.afterValidation.refusal
+            ?? (memory.prefetch && memory.mode == .none ? "prefetch is valid only with on-demand memory region" : nil)
         if let refusal {
             StandardStreams.printError(refusal)
             throw ExitCode(1)
         }
-        var configuration = RCPingPongConfiguration(role: server.map { .client(serverName: $0) } ?? .server)
-        configuration.port = port.value
-        configuration.ibPort = UInt8(clamping: ibPort.value)
-        configuration.size = size.value
-        configuration.mtu = PathMTU(bytes: mtu.value) ?? .mtu1024
-        configuration.receiveDepth = rxDepth.value
-        configuration.iterations = iters.value
-        configuration.serviceLevel = UInt8(sl.value)
-        configuration.useEvents = events > 0
-        configuration.gidIndex = gidIndex.value
-        configuration.validateBuffer = chk
-        configuration.onDemand = iodp ? .implicit : (odp ? .explicit : .none)
-        configuration.prefetch = prefetch
-
-        let device = try openPingPongDevice(ibDevice: ibDevice, localIP: localIP, server: server, activeMTU: configuration.mtu)
-        defer { device.close() }
-        do {
-            _ = try RCPingPong(configuration).run(on: device, events: printPingPongEvent)
-        } catch {
-            StandardStreams.printError(error.description)
-            throw ExitCode(1)
+        var configuration = RCPingPongConfiguration(role: .server)
+        configuration.session = options.sessionConfiguration
+        configuration.mtu = PathMTU(bytes: options.afterSize.mtu.value) ?? .mtu1024
+        configuration.onDemand = memory.mode
+        configuration.prefetch = memory.prefetch
+        try options.run(activeMTU: configuration.mtu) { device throws(PingPongError) in
+            try RCPingPong(configuration).run(on: device, events: printPingPongEvent)
         }
     }
+}
+
+extension RCPingPongCommand: PingPongTool {
+    /// `-m`, listed after `-s`.
+    struct PathMTUOption: PingPongToolOptions {
+        @Option(name: [.customShort("m", allowingJoined: true), .long], help: "Path MTU: 256, 512, 1024, 2048 or 4096.")
+        var mtu = CInteger(1024)
+
+        /// Checks that `-m` is a path MTU.
+        func check() throws {
+            guard PathMTU(bytes: mtu.value) != nil else { throw ValidationError("--mtu must be 256, 512, 1024, 2048 or 4096") }
+        }
+    }
+
+    /// `-o`, `-O` and `-P`, listed after `-g` (`-P` without either is refused when run).
+    struct OnDemandOptions: PingPongToolOptions {
+        @Flag(name: [.customShort("o"), .long], help: "Use on-demand paging.")
+        var odp = false
+
+        @Flag(name: [.customShort("O"), .long], help: "Use implicit on-demand paging.")
+        var iodp = false
+
+        @Flag(name: [.customShort("P"), .long], help: "Prefetch the ODP memory region.")
+        var prefetch = false
+
+        /// The memory region `-o` and `-O` ask for (`-O` wins).
+        var mode: OnDemandMode { iodp ? .implicit : (odp ? .explicit : .none) }
+
+        /// Nothing to check.
+        func check() {}
+    }
+
+    /// rc_pingpong's `-t`, `-j`, `-N` and `-U`, listed after `-c` and hidden: SoftRoCE has no
+    /// counterpart for them, and refuses them when run.
+    struct RefusedOptions: PingPongToolOptions {
+        @Flag(name: [.customShort("t"), .long], help: .hidden)
+        var ts = false
+
+        @Flag(name: [.customShort("j"), .long], help: .hidden)
+        var dm = false
+
+        @Flag(name: [.customShort("N"), .customLong("new_send")], help: .hidden)
+        var newSend = false
+
+        @Flag(name: [.customShort("U"), .customLong("allow-cc-unprotected")], help: .hidden)
+        var allowCCUnprotected = false
+
+        /// What the first of them given prints before the command exits with 1; nil for none.
+        var refusal: String? {
+            if ts { "-t/--ts: completion timestamps are not supported by the SoftRoCE device" }
+            else if dm { "-j/--dm: the SoftRoCE device has no device memory" }
+            else if newSend { "-N/--new_send: the new post-send API (ibv_wr_*) is not supported; the default ibv_post_send path is used without -N" }
+            else if allowCCUnprotected { "-U/--allow-cc-unprotected: CoCo unprotected memory is not supported" }
+            else { nil }
+        }
+
+        /// Nothing to check (they are refused when run).
+        func check() {}
+    }
+
+    /// `-m`.
+    typealias OptionsAfterSize = PathMTUOption
+    /// `-o`, `-O`, `-P`.
+    typealias OptionsAfterGIDIndex = OnDemandOptions
+    /// `-t`, `-j`, `-N`, `-U`.
+    typealias OptionsAfterValidation = RefusedOptions
+
+    /// rc_pingpong's `-s` default.
+    static let defaultSize = 4096
+    /// The help of `-l`.
+    static let serviceLevelHelp = "Service level."
 }

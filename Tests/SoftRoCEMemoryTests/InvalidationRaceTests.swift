@@ -129,7 +129,7 @@ struct InvalidationRaceTests {
                 let count = 1 + Int(rng.next() % 64)
                 let last = min(pages, first + count)
                 let range = base + UInt64(first) * page..<base + UInt64(last) * page
-                umem.invalidate(range) {
+                _ = umem.invalidate(range) {
                     try? memory.dropPages(at: first * Int(page), count: (last - first) * Int(page))
                 }
                 let resident = (try? memory.residentPages(at: first * Int(page), count: (last - first) * Int(page))) ?? []

@@ -82,12 +82,6 @@ func startServer(port: PortSignal, _ run: @escaping @Sendable ((PingPongEvent) -
     }
 }
 
-/// Runs a client (`run`, given the server's port and the event sink) on its own thread once the
-/// server announced its port on `port`, and waits for it.
-func runClient(port: PortSignal, _ run: @escaping @Sendable (Int, (PingPongEvent) -> Void) throws -> PingPongReport) throws -> Outcome {
-    try startClient(port: port, run).value
-}
-
 /// Starts a client (`run`, given the server's port and the event sink) on its own thread, which
 /// waits until the server announced its port on `port`.
 func startClient(port: PortSignal, _ run: @escaping @Sendable (Int, (PingPongEvent) -> Void) throws -> PingPongReport) -> ThreadRun<Outcome> {
@@ -101,10 +95,130 @@ func startClient(port: PortSignal, _ run: @escaping @Sendable (Int, (PingPongEve
     }
 }
 
-/// A server device and a client device on a fabric of their own (`activeMTU`: their ports').
-func devicePair(activeMTU: PathMTU = .mtu4096) -> (server: Device, client: Device) {
-    let fabric = InProcessFabric()
-    return (Device(link: fabric, activeMTU: activeMTU), Device(link: fabric, activeMTU: activeMTU))
+/// A server device and a client device on a fabric of their own.
+struct DevicePair: Sendable {
+    /// The server's device.
+    let server: Device
+    /// The client's device.
+    let client: Device
+
+    /// Two devices whose ports have `activeMTU`.
+    init(activeMTU: PathMTU = .mtu4096) {
+        let fabric = InProcessFabric()
+        server = Device(link: fabric, activeMTU: activeMTU)
+        client = Device(link: fabric, activeMTU: activeMTU)
+    }
+
+    /// Closes both devices.
+    func close() {
+        server.close()
+        client.close()
+    }
+}
+
+/// A pingpong tool's configuration as the suites run it (``RCPingPongConfiguration``,
+/// ``UDPingPongConfiguration``).
+protocol PingPongTestConfiguration: PingPongToolConfiguration, Sendable {
+    /// The tool's defaults for `role`.
+    init(role: PingPongRole)
+    /// Runs the tool with these options on `device`.
+    func run(on device: Device, events: (PingPongEvent) -> Void) throws(PingPongError) -> PingPongReport
+}
+
+extension RCPingPongConfiguration: PingPongTestConfiguration {
+    func run(on device: Device, events: (PingPongEvent) -> Void) throws(PingPongError) -> PingPongReport {
+        try RCPingPong(self).run(on: device, events: events)
+    }
+}
+
+extension UDPingPongConfiguration: PingPongTestConfiguration {
+    func run(on device: Device, events: (PingPongEvent) -> Void) throws(PingPongError) -> PingPongReport {
+        try UDPingPong(self).run(on: device, events: events)
+    }
+}
+
+extension PingPongTestConfiguration {
+    /// A configuration for tests: a kernel-chosen port, GID index 0, time limits so nothing hangs.
+    static func test(_ role: PingPongRole) -> Self {
+        var configuration = Self(role: role)
+        configuration.port = 0
+        configuration.gidIndex = 0
+        configuration.exchangeTimeout = .seconds(10)
+        configuration.completionTimeout = .seconds(20)
+        return configuration
+    }
+
+    /// The client of a server with these options: the same options, connecting to 127.0.0.1.
+    var client: Self {
+        var client = self
+        client.role = .client(serverName: "127.0.0.1")
+        return client
+    }
+}
+
+/// Runs a server with `configuration` on `device` (on a kernel-chosen port) on its own thread.
+func startServer(_ configuration: some PingPongTestConfiguration, on device: Device, port: PortSignal) -> ThreadRun<Outcome> {
+    startServer(port: port) { events in try configuration.run(on: device, events: events) }
+}
+
+/// Starts a client with `configuration` on its own thread against the server that announces its
+/// port on `port`.
+func startClient(_ configuration: some PingPongTestConfiguration, on device: Device, port: PortSignal) -> ThreadRun<Outcome> {
+    startClient(port: port) { serverPort, events in
+        var configuration = configuration
+        configuration.port = serverPort
+        return try configuration.run(on: device, events: events)
+    }
+}
+
+/// Starts a server with `server`'s options on `devices.server` and its client
+/// (``PingPongTestConfiguration/client``, changed by `client`) on `devices.client`, each on its own
+/// thread.
+func runPair<Configuration: PingPongTestConfiguration>(
+    _ server: Configuration, on devices: DevicePair, client: (inout Configuration) -> Void = { _ in }
+) -> (server: ThreadRun<Outcome>, client: ThreadRun<Outcome>) {
+    var clientConfiguration = server.client
+    client(&clientConfiguration)
+    let port = PortSignal()
+    let serverRun = startServer(server, on: devices.server, port: port)
+    return (serverRun, startClient(clientConfiguration, on: devices.client, port: port))
+}
+
+/// Runs `configuration` on a device of its own, on this thread, and expects it to fail with
+/// `code` and `message`.
+func expectRunError(
+    _ configuration: some PingPongTestConfiguration, code: PingPongError.Code, message: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let device = Device(link: InProcessFabric())
+    defer { device.close() }
+    let error = pingPongError { _ = try configuration.run(on: device, events: { _ in }) }
+    #expect(error?.code == code, sourceLocation: sourceLocation)
+    #expect(error?.message == message, sourceLocation: sourceLocation)
+}
+
+/// Runs `configuration` on `device` on a thread of its own, and returns the ``PingPongError`` it
+/// throws; nil if it returned.
+func threadRunError(_ configuration: some PingPongTestConfiguration, on device: Device) -> PingPongError? {
+    pingPongError { _ = try ThreadRun { try configuration.run(on: device, events: { _ in }) }.value }
+}
+
+/// Runs `configuration` on `device` on a thread of its own, awaited without holding a thread of
+/// the cooperative pool, and returns the ``PingPongError`` it throws; nil if it returned.
+func awaitThreadRunError(_ configuration: some PingPongTestConfiguration, on device: Device) async -> PingPongError? {
+    await awaitPingPongError { _ = try await ThreadRun { try configuration.run(on: device, events: { _ in }) }.asyncValue }
+}
+
+/// A fake server on its own thread: accepts one client on `listener`, reads its 52-byte address
+/// message, answers `reply` and reads the client's 5-byte "done"; returns the message and "done".
+func fakeServer(_ listener: TCPListener, reply: [UInt8]) -> ThreadRun<(message: [UInt8], done: [UInt8])> {
+    ThreadRun {
+        let connection = try listener.accept(timeout: .seconds(10))
+        let message = try connection.receive(count: 52, timeout: .seconds(10))
+        try connection.send(reply)
+        let done = try connection.receive(count: 5, timeout: .seconds(10))
+        return (message, done)
+    }
 }
 
 /// Catches the ``PingPongError`` a run throws; nil if it returned.
@@ -112,24 +226,24 @@ func pingPongError(_ body: () throws -> Void) -> PingPongError? {
     do {
         try body()
         return nil
-    } catch let error as PingPongError {
-        return error
     } catch {
-        Issue.record("expected a PingPongError, got \(error)")
-        return nil
+        return expectPingPongError(error)
     }
 }
-
 
 /// Catches the ``PingPongError`` an asynchronous run throws; nil if it returned.
 func awaitPingPongError(_ body: () async throws -> Void) async -> PingPongError? {
     do {
         try await body()
         return nil
-    } catch let error as PingPongError {
-        return error
     } catch {
-        Issue.record("expected a PingPongError, got \(error)")
-        return nil
+        return expectPingPongError(error)
     }
+}
+
+/// `error` as the ``PingPongError`` it should be; nil (and an issue) for any other error.
+private func expectPingPongError(_ error: any Error) -> PingPongError? {
+    if let error = error as? PingPongError { return error }
+    Issue.record("expected a PingPongError, got \(error)")
+    return nil
 }

@@ -6,32 +6,6 @@ import SoftRoCETools
 import Synchronization
 import Testing
 
-/// Runs a server on `device` (on a kernel-chosen port) on its own thread.
-private func startServer(
-    _ configuration: RCPingPongConfiguration, on device: Device, port: PortSignal
-) -> ThreadRun<Outcome> {
-    startServer(port: port) { events in try RCPingPong(configuration).run(on: device, events: events) }
-}
-
-/// Runs a client against the server that announces its port on `port`, on its own thread.
-private func runClient(_ configuration: RCPingPongConfiguration, on device: Device, port: PortSignal) throws -> Outcome {
-    try runClient(port: port) { serverPort, events in
-        var configuration = configuration
-        configuration.port = serverPort
-        return try RCPingPong(configuration).run(on: device, events: events)
-    }
-}
-
-/// A configuration for tests: a kernel-chosen port, GID index 0, time limits so nothing hangs.
-private func testConfiguration(_ role: RCPingPongConfiguration.Role) -> RCPingPongConfiguration {
-    var configuration = RCPingPongConfiguration(role: role)
-    configuration.port = 0
-    configuration.gidIndex = 0
-    configuration.exchangeTimeout = .seconds(10)
-    configuration.completionTimeout = .seconds(20)
-    return configuration
-}
-
 @Suite("rc_pingpong exchange message")
 struct RCPingPongMessageTests {
     @Test("encodes as rdma-core's \"%04x:%06x:%06x:%s\" with its NUL, sizeof the template")
@@ -213,25 +187,19 @@ struct RCPingPongTests {
             PingPongVariant(onDemand: .none, events: true), PingPongVariant(onDemand: .implicit, events: true),
         ])
     func pingPong(variant: PingPongVariant) throws {
-        let (serverDevice, clientDevice) = devicePair()
-        defer {
-            serverDevice.close()
-            clientDevice.close()
-        }
-        var server = testConfiguration(.server)
+        let devices = DevicePair()
+        defer { devices.close() }
+        var server = RCPingPongConfiguration.test(.server)
         server.size = Self.size
         server.iterations = Self.iterations
         server.validateBuffer = true
         server.onDemand = variant.onDemand
         server.prefetch = variant.prefetch
         server.useEvents = variant.events
-        var client = server
-        client.role = .client(serverName: "127.0.0.1")
 
-        let port = PortSignal()
-        let serverTask = startServer(server, on: serverDevice, port: port)
-        let clientOutcome = try runClient(client, on: clientDevice, port: port)
-        let serverOutcome = try serverTask.value
+        let runs = runPair(server, on: devices)
+        let clientOutcome = try runs.client.value
+        let serverOutcome = try runs.server.value
 
         for outcome in [serverOutcome, clientOutcome] {
             let report = outcome.report
@@ -253,10 +221,10 @@ struct RCPingPongTests {
         #expect(clientOutcome.report.invalidPages == nil, "rc_pingpong validates on the server only")
         #expect(clientOutcome.report.remote == serverOutcome.report.local)
         #expect(serverOutcome.report.remote == clientOutcome.report.local)
-        #expect(serverOutcome.report.local.gid == serverDevice.gid)
-        #expect(clientOutcome.report.local.gid == clientDevice.gid)
+        #expect(serverOutcome.report.local.gid == devices.server.gid)
+        #expect(clientOutcome.report.local.gid == devices.client.gid)
         #expect(serverOutcome.lines[0].hasPrefix("  local address:  LID 0x0000, QPN 0x"))
-        for device in [serverDevice, clientDevice] {
+        for device in [devices.server, devices.client] {
             let counters = device.counters
             if variant.onDemand == .none {
                 #expect(counters.pageFaults == 0 && counters.prefetchedPages == 0, "pinned memory never faults")
@@ -270,23 +238,16 @@ struct RCPingPongTests {
 
     @Test("a server with -c reports every page the client did not write (client without -c)")
     func validationFindsUnwrittenPages() throws {
-        let (serverDevice, clientDevice) = devicePair()
-        defer {
-            serverDevice.close()
-            clientDevice.close()
-        }
-        var server = testConfiguration(.server)
+        let devices = DevicePair()
+        defer { devices.close() }
+        var server = RCPingPongConfiguration.test(.server)
         server.size = Self.size
         server.iterations = 20
         server.validateBuffer = true
-        var client = server
-        client.role = .client(serverName: "127.0.0.1")
-        client.validateBuffer = false
 
-        let port = PortSignal()
-        let serverTask = startServer(server, on: serverDevice, port: port)
-        _ = try runClient(client, on: clientDevice, port: port)
-        let outcome = try serverTask.value
+        let runs = runPair(server, on: devices) { $0.validateBuffer = false }
+        _ = try runs.client.value
+        let outcome = try runs.server.value
         #expect(outcome.report.invalidPages == [0, 1, 2, 3], "each page still starts with the 0x7b fill")
         #expect(outcome.report.isValidated == false)
         #expect(outcome.lines.suffix(4) == ["invalid data in page 0", "invalid data in page 1", "invalid data in page 2", "invalid data in page 3"])
@@ -294,19 +255,13 @@ struct RCPingPongTests {
 
     @Test("without -g neither side can set up RoCE's GRH: RTR fails on the server, the client's exchange fails; nothing hangs")
     func noGID() throws {
-        let (serverDevice, clientDevice) = devicePair()
-        defer {
-            serverDevice.close()
-            clientDevice.close()
-        }
-        var server = testConfiguration(.server)
+        let devices = DevicePair()
+        defer { devices.close() }
+        var server = RCPingPongConfiguration.test(.server)
         server.gidIndex = -1
-        var client = server
-        client.role = .client(serverName: "127.0.0.1")
-        let port = PortSignal()
-        let serverTask = startServer(server, on: serverDevice, port: port)
-        let clientError = pingPongError { _ = try runClient(client, on: clientDevice, port: port) }
-        let serverError = pingPongError { _ = try serverTask.value }
+        let runs = runPair(server, on: devices)
+        let clientError = pingPongError { _ = try runs.client.value }
+        let serverError = pingPongError { _ = try runs.server.value }
         #expect(serverError?.code == .connectQueuePairFailed)
         #expect(serverError?.message == "Failed to modify QP to RTR\nCouldn't connect to remote QP")
         #expect(clientError?.code == .exchangeFailed)
@@ -315,13 +270,9 @@ struct RCPingPongTests {
 
     @Test("a GID index the device does not have: \"can't read sgid of index 1\"")
     func missingGIDIndex() {
-        let device = Device(link: InProcessFabric())
-        defer { device.close() }
-        var configuration = testConfiguration(.client(serverName: "127.0.0.1"))
+        var configuration = RCPingPongConfiguration.test(.client(serverName: "127.0.0.1"))
         configuration.gidIndex = 1
-        let error = pingPongError { _ = try RCPingPong(configuration).run(on: device) }
-        #expect(error?.code == .addressQueryFailed)
-        #expect(error?.message == "can't read sgid of index 1")
+        expectRunError(configuration, code: .addressQueryFailed, message: "can't read sgid of index 1")
     }
 
     @Test("an unreachable server is \"Couldn't connect to host:port\"")
@@ -331,10 +282,9 @@ struct RCPingPongTests {
         let closed = try TCPListener(port: 0)
         let port = Int(closed.port)
         closed.close()
-        var configuration = testConfiguration(.client(serverName: "127.0.0.1"))
+        var configuration = RCPingPongConfiguration.test(.client(serverName: "127.0.0.1"))
         configuration.port = port
-        let pingPong = RCPingPong(configuration)
-        let error = pingPongError { _ = try ThreadRun { try pingPong.run(on: device) }.value }
+        let error = threadRunError(configuration, on: device)
         #expect(error?.code == .connectFailed)
         #expect(error?.message == "Couldn't connect to 127.0.0.1:\(port)")
     }
@@ -344,19 +294,12 @@ struct RCPingPongTests {
         let device = Device(link: InProcessFabric())
         defer { device.close() }
         let listener = try TCPListener(port: 0)
-        var configuration = testConfiguration(.client(serverName: "127.0.0.1"))
+        var configuration = RCPingPongConfiguration.test(.client(serverName: "127.0.0.1"))
         configuration.port = Int(listener.port)
-        let fakeServer = ThreadRun { () -> ([UInt8], [UInt8]) in
-            let connection = try listener.accept(timeout: .seconds(10))
-            let message = try connection.receive(count: 52, timeout: .seconds(10))
-            try connection.send(Array("this is not an rc_pingpong address message at all!!".utf8) + [0])
-            let done = try connection.receive(count: 5, timeout: .seconds(10))
-            return (message, done)
-        }
-        let pingPong = RCPingPong(configuration)
-        let error = pingPongError { _ = try ThreadRun { try pingPong.run(on: device) }.value }
+        let peer = fakeServer(listener, reply: Array("this is not an rc_pingpong address message at all!!".utf8) + [0])
+        let error = threadRunError(configuration, on: device)
         #expect(error?.code == .malformedMessage)
-        let (message, done) = try fakeServer.value
+        let (message, done) = try peer.value
         #expect(message.count == 52)
         let sent = try PingPongDestination(message: message)
         #expect(sent.gid == device.gid)
@@ -367,7 +310,7 @@ struct RCPingPongTests {
     func badClient(behaviour: String) throws {
         let device = Device(link: InProcessFabric())
         defer { device.close() }
-        var configuration = testConfiguration(.server)
+        var configuration = RCPingPongConfiguration.test(.server)
         configuration.exchangeTimeout = .seconds(behaviour == "garbage" || behaviour == "short" ? 10 : 3)
         let port = PortSignal()
         let server = startServer(configuration, on: device, port: port)

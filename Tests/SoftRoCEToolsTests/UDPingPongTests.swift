@@ -3,31 +3,6 @@ import SoftRoCE
 import SoftRoCETools
 import Testing
 
-/// Runs a UD server on `device` (on a kernel-chosen port) on its own thread.
-private func startServer(_ configuration: UDPingPongConfiguration, on device: Device, port: PortSignal) -> ThreadRun<Outcome> {
-    startServer(port: port) { events in try UDPingPong(configuration).run(on: device, events: events) }
-}
-
-/// Runs a UD client against the server that announces its port on `port`, on its own thread,
-/// and awaits it (the suite's tests hold no thread of the cooperative pool while runs go on).
-private func runClient(_ configuration: UDPingPongConfiguration, on device: Device, port: PortSignal) async throws -> Outcome {
-    try await startClient(port: port) { serverPort, events in
-        var configuration = configuration
-        configuration.port = serverPort
-        return try UDPingPong(configuration).run(on: device, events: events)
-    }.asyncValue
-}
-
-/// A configuration for tests: a kernel-chosen port, GID index 0, time limits so nothing hangs.
-private func testConfiguration(_ role: UDPingPongConfiguration.Role) -> UDPingPongConfiguration {
-    var configuration = UDPingPongConfiguration(role: role)
-    configuration.port = 0
-    configuration.gidIndex = 0
-    configuration.exchangeTimeout = .seconds(10)
-    configuration.completionTimeout = .seconds(20)
-    return configuration
-}
-
 /// The lines ud_pingpong's printf statements print for `report`, built here with printf-style
 /// formatting and its `float usec` arithmetic, independently of ``PingPongReport``.
 private func expectedLines(_ report: PingPongReport) -> [String] {
@@ -89,23 +64,17 @@ struct UDPingPongTests {
             UDPingPongVariant(size: 1024, mtu: .mtu1024), UDPingPongVariant(size: 1, mtu: .mtu1024, events: true),
         ])
     func pingPong(variant: UDPingPongVariant) async throws {
-        let (serverDevice, clientDevice) = devicePair(activeMTU: variant.mtu)
-        defer {
-            serverDevice.close()
-            clientDevice.close()
-        }
-        var server = testConfiguration(.server)
+        let devices = DevicePair(activeMTU: variant.mtu)
+        defer { devices.close() }
+        var server = UDPingPongConfiguration.test(.server)
         server.size = variant.size
         server.iterations = Self.iterations
         server.validateBuffer = true
         server.useEvents = variant.events
-        var client = server
-        client.role = .client(serverName: "127.0.0.1")
 
-        let port = PortSignal()
-        let serverTask = startServer(server, on: serverDevice, port: port)
-        let clientOutcome = try await runClient(client, on: clientDevice, port: port)
-        let serverOutcome = try await serverTask.asyncValue
+        let runs = runPair(server, on: devices)
+        let clientOutcome = try await runs.client.asyncValue
+        let serverOutcome = try await runs.server.asyncValue
 
         for outcome in [serverOutcome, clientOutcome] {
             let report = outcome.report
@@ -130,31 +99,24 @@ struct UDPingPongTests {
         #expect(clientOutcome.report.invalidPages == nil, "ud_pingpong validates on the server only")
         #expect(clientOutcome.report.remote == serverOutcome.report.local)
         #expect(serverOutcome.report.remote == clientOutcome.report.local)
-        #expect(serverOutcome.report.local.gid == serverDevice.gid)
-        #expect(clientOutcome.report.local.gid == clientDevice.gid)
+        #expect(serverOutcome.report.local.gid == devices.server.gid)
+        #expect(clientOutcome.report.local.gid == devices.client.gid)
         #expect(serverOutcome.lines[0].hasPrefix("  local address:  LID 0x0000, QPN 0x"))
         #expect(serverOutcome.lines[0].contains(": GID ::ffff:"))
     }
 
     @Test("a server with -c reports the message's page the client did not write (client without -c)")
     func validationFindsUnwrittenPage() async throws {
-        let (serverDevice, clientDevice) = devicePair()
-        defer {
-            serverDevice.close()
-            clientDevice.close()
-        }
-        var server = testConfiguration(.server)
+        let devices = DevicePair()
+        defer { devices.close() }
+        var server = UDPingPongConfiguration.test(.server)
         server.size = 4096
         server.iterations = 20
         server.validateBuffer = true
-        var client = server
-        client.role = .client(serverName: "127.0.0.1")
-        client.validateBuffer = false
 
-        let port = PortSignal()
-        let serverTask = startServer(server, on: serverDevice, port: port)
-        _ = try await runClient(client, on: clientDevice, port: port)
-        let outcome = try await serverTask.asyncValue
+        let runs = runPair(server, on: devices) { $0.validateBuffer = false }
+        _ = try await runs.client.asyncValue
+        let outcome = try await runs.server.asyncValue
         #expect(outcome.report.invalidPages == [0], "the message still starts with the client's 0x7b fill")
         #expect(outcome.lines.last == "invalid data in page 0")
         #expect(outcome.lines == expectedLines(outcome.report))
@@ -166,7 +128,7 @@ struct UDPingPongTests {
     func sizeBeyondMTU(mtu: PathMTU, size: Int) {
         let device = Device(link: InProcessFabric(), activeMTU: mtu)
         defer { device.close() }
-        var configuration = testConfiguration(.server)
+        var configuration = UDPingPongConfiguration.test(.server)
         configuration.size = size
         var listened = false
         let error = pingPongError {
@@ -181,41 +143,27 @@ struct UDPingPongTests {
 
     @Test("a port the device does not have: \"Unable to query port info for port 2\"")
     func missingPort() {
-        let device = Device(link: InProcessFabric())
-        defer { device.close() }
-        var configuration = testConfiguration(.server)
+        var configuration = UDPingPongConfiguration.test(.server)
         configuration.ibPort = 2
-        let error = pingPongError { _ = try UDPingPong(configuration).run(on: device) }
-        #expect(error?.code == .setupFailed)
-        #expect(error?.message == "Unable to query port info for port 2")
+        expectRunError(configuration, code: .setupFailed, message: "Unable to query port info for port 2")
     }
 
     @Test("a GID index the device does not have: \"Could not get local gid for gid index 1\"")
     func missingGIDIndex() {
-        let device = Device(link: InProcessFabric())
-        defer { device.close() }
-        var configuration = testConfiguration(.client(serverName: "127.0.0.1"))
+        var configuration = UDPingPongConfiguration.test(.client(serverName: "127.0.0.1"))
         configuration.gidIndex = 1
-        let error = pingPongError { _ = try UDPingPong(configuration).run(on: device) }
-        #expect(error?.code == .addressQueryFailed)
-        #expect(error?.message == "Could not get local gid for gid index 1")
+        expectRunError(configuration, code: .addressQueryFailed, message: "Could not get local gid for gid index 1")
     }
 
     @Test("without -g no address handle can carry RoCE's GRH: the server fails to create it, the client's exchange fails")
     func noGID() async throws {
-        let (serverDevice, clientDevice) = devicePair()
-        defer {
-            serverDevice.close()
-            clientDevice.close()
-        }
-        var server = testConfiguration(.server)
+        let devices = DevicePair()
+        defer { devices.close() }
+        var server = UDPingPongConfiguration.test(.server)
         server.gidIndex = -1
-        var client = server
-        client.role = .client(serverName: "127.0.0.1")
-        let port = PortSignal()
-        let serverTask = startServer(server, on: serverDevice, port: port)
-        let clientError = await awaitPingPongError { _ = try await runClient(client, on: clientDevice, port: port) }
-        let serverError = await awaitPingPongError { _ = try await serverTask.asyncValue }
+        let runs = runPair(server, on: devices)
+        let clientError = await awaitPingPongError { _ = try await runs.client.asyncValue }
+        let serverError = await awaitPingPongError { _ = try await runs.server.asyncValue }
         #expect(serverError?.code == .connectQueuePairFailed)
         #expect(serverError?.message == "Failed to create AH\nCouldn't connect to remote QP")
         #expect(clientError?.code == .exchangeFailed)
@@ -227,20 +175,13 @@ struct UDPingPongTests {
         let device = Device(link: InProcessFabric())
         defer { device.close() }
         let listener = try TCPListener(port: 0)
-        var configuration = testConfiguration(.client(serverName: "127.0.0.1"))
+        var configuration = UDPingPongConfiguration.test(.client(serverName: "127.0.0.1"))
         configuration.port = Int(listener.port)
-        let fakeServer = ThreadRun { () -> ([UInt8], [UInt8]) in
-            let connection = try listener.accept(timeout: .seconds(10))
-            let message = try connection.receive(count: 52, timeout: .seconds(10))
-            try connection.send(Array("this is not an ud_pingpong address message at all!!".utf8) + [0])
-            let done = try connection.receive(count: 5, timeout: .seconds(10))
-            return (message, done)
-        }
-        let pingPong = UDPingPong(configuration)
-        let error = await awaitPingPongError { _ = try await ThreadRun { try pingPong.run(on: device) }.asyncValue }
+        let peer = fakeServer(listener, reply: Array("this is not an ud_pingpong address message at all!!".utf8) + [0])
+        let error = await awaitThreadRunError(configuration, on: device)
         #expect(error?.code == .malformedMessage)
         #expect(error?.message == "Couldn't parse remote address")
-        let (message, done) = try await fakeServer.asyncValue
+        let (message, done) = try await peer.asyncValue
         #expect(message.count == 52)
         let sent = try PingPongDestination(message: message)
         #expect(sent.gid == device.gid)
@@ -252,7 +193,7 @@ struct UDPingPongTests {
         let device = Device(link: InProcessFabric())
         defer { device.close() }
         let port = PortSignal()
-        let server = startServer(testConfiguration(.server), on: device, port: port)
+        let server = startServer(UDPingPongConfiguration.test(.server), on: device, port: port)
         let client = ThreadRun { () -> TCPConnection in
             let listening = try #require(port.wait(), "the server never listened")
             let connection = try TCPConnection.connect(host: "127.0.0.1", port: Int(listening), timeout: .seconds(5))
@@ -276,24 +217,19 @@ struct UDPingPongTests {
 
     @Test("a peer whose QP never answers: the datagram is lost (UD does not resend); the loop times out, no hang")
     func silentPeer() async throws {
-        let (device, _) = devicePair()
-        defer { device.close() }
+        let devices = DevicePair()
+        defer { devices.close() }
+        let device = devices.server
         let listener = try TCPListener(port: 0)
-        var configuration = testConfiguration(.client(serverName: "127.0.0.1"))
+        var configuration = UDPingPongConfiguration.test(.client(serverName: "127.0.0.1"))
         configuration.port = Int(listener.port)
         configuration.completionTimeout = .milliseconds(500)
         // A well-formed server address for a GID and QP that exist nowhere on the fabric.
         let absent = PingPongDestination(queuePairNumber: 0xABCDE, packetSequenceNumber: 1, gid: GID(ipv4: 0x0A63_6363))
-        let fakeServer = ThreadRun { () -> [UInt8] in
-            let connection = try listener.accept(timeout: .seconds(10))
-            _ = try connection.receive(count: 52, timeout: .seconds(10))
-            try connection.send(absent.message)
-            return try connection.receive(count: 5, timeout: .seconds(10))
-        }
-        let pingPong = UDPingPong(configuration)
-        let error = await awaitPingPongError { _ = try await ThreadRun { try pingPong.run(on: device) }.asyncValue }
+        let peer = fakeServer(listener, reply: absent.message)
+        let error = await awaitThreadRunError(configuration, on: device)
         #expect(error?.code == .timedOut)
         #expect(error?.message == "poll CQ failed -1")
-        #expect(try await fakeServer.asyncValue == PingPongExchange.doneMessage)
+        #expect(try await peer.asyncValue.done == PingPongExchange.doneMessage)
     }
 }

@@ -20,7 +20,7 @@ enum PingPongSession {
     ///   - events: receives the lines to print and the server's listening port, in order.
     /// - Throws: ``PingPongError`` with the tool's message for the step that failed.
     static func run<Context: PingPongEndpoint>(
-        _ context: Context, device: Device, configuration: some PingPongSessionConfiguration, gidQueryFailure: String,
+        _ context: Context, device: Device, configuration: PingPongSessionConfiguration, gidQueryFailure: String,
         localAddressText: (PingPongDestination) -> String, reportsParseFailure: Bool, events: (PingPongEvent) -> Void
     ) throws(PingPongError) -> PingPongReport {
         let config = configuration

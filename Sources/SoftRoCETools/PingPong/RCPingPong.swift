@@ -37,7 +37,7 @@ public struct RCPingPong: Sendable {
         let context = try RCPingPongContext(device: device, configuration: configuration) { events(.standardError($0)) }
         defer { context.close() }
         return try PingPongSession.run(
-            context, device: device, configuration: configuration,
+            context, device: device, configuration: configuration.session,
             gidQueryFailure: "can't read sgid of index \(configuration.gidIndex)", localAddressText: \.addressText,
             reportsParseFailure: true, events: events)
     }

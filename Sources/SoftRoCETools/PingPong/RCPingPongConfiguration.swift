@@ -1,56 +1,26 @@
 public import SoftRoCE
 
-/// The options of an RC ping-pong run, with `ibv_rc_pingpong`'s defaults and meaning.
-public struct RCPingPongConfiguration: Hashable, Sendable {
+/// The options of an RC ping-pong run, with `ibv_rc_pingpong`'s defaults and meaning: the shared
+/// ones (``PingPongSessionConfiguration``), given as members of this type
+/// (``PingPongToolConfiguration``): `role`, `port`, `ibPort`, `size` (default 4096),
+/// `receiveDepth`, `iterations`, `serviceLevel`, `useEvents`, `gidIndex`, `validateBuffer`,
+/// `packetSequenceNumber`, `exchangeTimeout`, `completionTimeout`, `isClient`; and rc_pingpong's
+/// own.
+public struct RCPingPongConfiguration: PingPongToolConfiguration, Hashable, Sendable {
     /// Which side of the exchange this process is.
     public typealias Role = PingPongRole
 
-    /// Server or client.
-    public var role: Role
-    /// The TCP port of the address exchange (`-p`, default 18515); 0 on a server lets the kernel
-    /// choose one (reported as ``PingPongEvent/listening(port:)``).
-    public var port: Int = 18515
-    /// The device port (`-i`, default 1).
-    public var ibPort: UInt8 = 1
-    /// The message size in bytes (`-s`, default 4096).
-    public var size: Int = 4096
+    /// The options both tools have.
+    public var session: PingPongSessionConfiguration
     /// The path MTU (`-m`, default 1024).
     public var mtu: PathMTU = .mtu1024
-    /// Receives kept posted (`-r`, default 500).
-    public var receiveDepth: Int = 500
-    /// Exchanges (`-n`, default 1000).
-    public var iterations: Int = 1000
-    /// The service level (`-l`, default 0).
-    public var serviceLevel: UInt8 = 0
-    /// Sleep on completion events instead of busy polling (`-e`).
-    public var useEvents: Bool = false
-    /// The local GID index (`-g`); negative (the default) sends a zero GID and sets no GRH,
-    /// which RoCE cannot route: run both sides with `-g 0`.
-    public var gidIndex: Int = -1
-    /// Validate the received buffer (`-c`): the client writes a known byte at the start of every
-    /// page before its first SEND, the server checks it after the run.
-    public var validateBuffer: Bool = false
     /// The memory region: pinned, ODP over the buffer (`-o`), or implicit ODP (`-O`).
     public var onDemand: OnDemandMode = .none
     /// Prefetch the ODP region for writing before the run (`-P`, `ibv_advise_mr`).
     public var prefetch: Bool = false
-    /// The first PSN to send; nil (the default) draws a random 24-bit one, as rc_pingpong's
-    /// `lrand48() & 0xffffff`.
-    public var packetSequenceNumber: PacketSequenceNumber?
-    /// The time limit for each step of the TCP exchange (connect, accept, each read); nil (the
-    /// default, as rc_pingpong) waits as long as it takes.
-    public var exchangeTimeout: Duration?
-    /// The longest wait for a completion during the ping-pong loop; nil (the default, as
-    /// rc_pingpong) waits as long as it takes.
-    public var completionTimeout: Duration?
 
-    /// A configuration with rc_pingpong's defaults for `role`.
+    /// A configuration with rc_pingpong's defaults for `role` (messages of 4096 bytes).
     public init(role: Role) {
-        self.role = role
+        session = PingPongSessionConfiguration(role: role, size: 4096)
     }
-
-    /// Whether this side connects to a server.
-    public var isClient: Bool { role.isClient }
 }
-
-extension RCPingPongConfiguration: PingPongSessionConfiguration {}

@@ -16,8 +16,10 @@ final class RCPingPongContext: PingPongEndpoint {
     /// `IBV_SEND_SIGNALED`, plus `IBV_SEND_INLINE` when the QP's inline limit holds a message.
     let sendFlags: SendWorkRequest.Flags
     private let sendRequest: SendWorkRequest
-    private let receiveRequest: ReceiveWorkRequest
-    private let validationPattern: PingPongValidationPattern
+    /// A receive of the whole buffer.
+    let receiveRequest: ReceiveWorkRequest
+    /// rc_pingpong's `-c` pattern, at the start of the buffer.
+    let validationPattern: PingPongValidationPattern
     /// The options `pp_connect_ctx` uses (`-m`, `-l`, `-i`, `-g`).
     private let configuration: RCPingPongConfiguration
 
@@ -67,25 +69,9 @@ final class RCPingPongContext: PingPongEndpoint {
                 warn("Couldn't prefetch MR(\(Self.errorNumber(error))). Continue anyway")
             }
         }
-        do {
-            completionQueue = try device.createCompletionQueue(capacity: receiveDepth + 1)
-        } catch {
-            region.deregister()
-            throw PingPongError(.setupFailed, "Couldn't create CQ", detail: "\(error)")
-        }
-        do {
-            queuePair = try device.createQueuePair(
-                type: .rc, protectionDomain: protectionDomain, sendCompletionQueue: completionQueue,
-                receiveCompletionQueue: completionQueue,
-                capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: receiveDepth, maxSendSGE: 1, maxReceiveSGE: 1))
-        } catch {
-            region.deregister()
-            throw PingPongError(.setupFailed, "Couldn't create QP", detail: "\(error)")
-        }
-        var flags: SendWorkRequest.Flags = .signaled
-        if queuePair.capabilities.maxInlineData >= size { flags.insert(.inline) }
-        sendFlags = flags
-        sendRequest = SendWorkRequest(id: PingPongWorkRequestID.send, opcode: .send, scatterGatherList: [sge], flags: flags)
+        (completionQueue, queuePair, sendFlags) = try Self.createQueues(
+            device: device, protectionDomain: protectionDomain, region: region, type: .rc, receiveDepth: receiveDepth, size: size)
+        sendRequest = SendWorkRequest(id: PingPongWorkRequestID.send, opcode: .send, scatterGatherList: [sge], flags: sendFlags)
         receiveRequest = ReceiveWorkRequest(id: PingPongWorkRequestID.receive, scatterGatherList: [sge])
         validationPattern = PingPongValidationPattern(buffer: buffer, offset: 0, size: size)
         guard configuration.ibPort == device.port.number else {
@@ -141,15 +127,6 @@ final class RCPingPongContext: PingPongEndpoint {
         }
     }
 
-    /// `pp_post_recv`: posts up to `count` receives of the whole buffer; returns how many were
-    /// posted (it stops at the first that fails).
-    func postReceives(_ count: Int) -> Int {
-        for posted in 0..<max(count, 0) {
-            do { try queuePair.postReceive(receiveRequest) } catch { return posted }
-        }
-        return max(count, 0)
-    }
-
     /// `pp_post_send`: posts one SEND of the whole buffer.
     /// - Throws: ``PingPongError`` `.postSendFailed` ("Couldn't post send").
     func postSend() throws(PingPongError) {
@@ -158,20 +135,6 @@ final class RCPingPongContext: PingPongEndpoint {
         } catch {
             throw PingPongError(.postSendFailed, "Couldn't post send", detail: "\(error)")
         }
-    }
-
-    /// rc_pingpong's `-c` pattern, written by the client before its first SEND (at the start of
-    /// the buffer).
-    func writeValidationPattern() { validationPattern.write() }
-
-    /// The pages whose first byte does not hold the `-c` pattern, checked by the server after the
-    /// run ("invalid data in page %d").
-    func invalidPages() -> [Int] { validationPattern.invalidPages() }
-
-    /// `pp_close_ctx`: destroys the QP and deregisters the MR (the buffer goes with the context).
-    func close() {
-        queuePair.destroy()
-        region.deregister()
     }
 
     /// The errno-style number rc_pingpong prints for a failed `ibv_advise_mr` (`EINVAL` for a

@@ -10,7 +10,7 @@ public import SoftRoCE
 /// (`pp_init_ctx`), then the shared run (post receives, exchange addresses, connect: RTR, RTS and
 /// an address handle to the peer; the same loop and report). A message must fit the port's
 /// active MTU. UD is unreliable: a datagram lost on the network is not resent, and the run then
-/// waits for ever as ud_pingpong does, unless ``UDPingPongConfiguration/completionTimeout`` is
+/// waits for ever as ud_pingpong does, unless ``PingPongSessionConfiguration/completionTimeout`` is
 /// set.
 public struct UDPingPong: Sendable {
     /// The run's options.
@@ -38,7 +38,7 @@ public struct UDPingPong: Sendable {
         let context = try UDPingPongContext(device: device, configuration: configuration)
         defer { context.close() }
         return try PingPongSession.run(
-            context, device: device, configuration: configuration,
+            context, device: device, configuration: configuration.session,
             gidQueryFailure: "Could not get local gid for gid index \(configuration.gidIndex)",
             localAddressText: Self.localAddressText, reportsParseFailure: false, events: events)
     }

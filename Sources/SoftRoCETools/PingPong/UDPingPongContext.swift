@@ -24,8 +24,10 @@ final class UDPingPongContext: PingPongEndpoint {
     /// The options `pp_connect_ctx` uses (`-i`, `-l`, `-g`).
     private let configuration: UDPingPongConfiguration
     private let sendList: [ScatterGatherElement]
-    private let receiveRequest: ReceiveWorkRequest
-    private let validationPattern: PingPongValidationPattern
+    /// A receive of the whole buffer (`size + 40` bytes, the GRH first).
+    let receiveRequest: ReceiveWorkRequest
+    /// ud_pingpong's `-c` pattern, in the message after the 40 GRH bytes.
+    let validationPattern: PingPongValidationPattern
     /// The SEND to the peer, once ``connect(to:localPSN:)`` made its address handle (`ctx->ah`
     /// and `rem_dest->qpn`).
     private var sendRequest: SendWorkRequest?
@@ -65,24 +67,8 @@ final class UDPingPongContext: PingPongEndpoint {
         } catch {
             throw PingPongError(.setupFailed, "Couldn't register MR", detail: "\(error)")
         }
-        do {
-            completionQueue = try device.createCompletionQueue(capacity: receiveDepth + 1)
-        } catch {
-            region.deregister()
-            throw PingPongError(.setupFailed, "Couldn't create CQ", detail: "\(error)")
-        }
-        do {
-            queuePair = try device.createQueuePair(
-                type: .ud, protectionDomain: protectionDomain, sendCompletionQueue: completionQueue,
-                receiveCompletionQueue: completionQueue,
-                capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: receiveDepth, maxSendSGE: 1, maxReceiveSGE: 1))
-        } catch {
-            region.deregister()
-            throw PingPongError(.setupFailed, "Couldn't create QP", detail: "\(error)")
-        }
-        var flags: SendWorkRequest.Flags = .signaled
-        if queuePair.capabilities.maxInlineData >= size { flags.insert(.inline) }
-        sendFlags = flags
+        (completionQueue, queuePair, sendFlags) = try Self.createQueues(
+            device: device, protectionDomain: protectionDomain, region: region, type: .ud, receiveDepth: receiveDepth, size: size)
         let length = UInt32(truncatingIfNeeded: size)
         sendList = [ScatterGatherElement(address: buffer.address + UInt64(Self.grhSize), length: length, lkey: region.lkey)]
         receiveRequest = ReceiveWorkRequest(
@@ -140,15 +126,6 @@ final class UDPingPongContext: PingPongEndpoint {
             flags: sendFlags)
     }
 
-    /// `pp_post_recv`: posts up to `count` receives of the whole buffer (`size + 40` bytes, the
-    /// GRH first); returns how many were posted (it stops at the first that fails).
-    func postReceives(_ count: Int) -> Int {
-        for posted in 0..<max(count, 0) {
-            do { try queuePair.postReceive(receiveRequest) } catch { return posted }
-        }
-        return max(count, 0)
-    }
-
     /// `pp_post_send`: posts one SEND of `size` bytes from `buf + 40` to the peer's QP through its
     /// address handle, with Q_Key 0x11111111.
     /// - Throws: ``PingPongError`` `.postSendFailed` ("Couldn't post send"), also before
@@ -162,20 +139,5 @@ final class UDPingPongContext: PingPongEndpoint {
         } catch {
             throw PingPongError(.postSendFailed, "Couldn't post send", detail: "\(error)")
         }
-    }
-
-    /// ud_pingpong's `-c` pattern, written by the client before its first SEND (in the message,
-    /// after the 40 GRH bytes).
-    func writeValidationPattern() { validationPattern.write() }
-
-    /// The pages of the received message whose first byte does not hold the `-c` pattern,
-    /// checked by the server after the run ("invalid data in page %d").
-    func invalidPages() -> [Int] { validationPattern.invalidPages() }
-
-    /// `pp_close_ctx`: destroys the QP and deregisters the MR (the buffer goes with the context;
-    /// the address handle is a value).
-    func close() {
-        queuePair.destroy()
-        region.deregister()
     }
 }
