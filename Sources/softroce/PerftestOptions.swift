@@ -87,9 +87,13 @@ struct PerftestOptions: ParsableArguments {
         if odp && implicitODP { throw ValidationError("choose one of --odp and --implicit-odp") }
         if prefetch && !(odp || implicitODP) { throw ValidationError("--prefetch needs --odp or --implicit-odp") }
         guard transport == "loopback" || transport == "udp" else { throw ValidationError("--transport must be loopback or udp") }
-        if transport == "udp" { throw ValidationError("--transport udp (RoCEv2) is not in this build yet; use loopback") }
+        if transport == "udp" {
+            throw ValidationError(
+                "the perftest commands run on the in-process device only (--transport loopback) in this build; "
+                    + "RoCEv2 over UDP is in rc-pingpong, ud-pingpong and devinfo --transport udp")
+        }
         if loss != nil || reorder != nil || duplicate != nil || pcap != nil {
-            throw ValidationError("--loss/--reorder/--duplicate/--pcap apply to --transport udp, which is not in this build yet")
+            throw ValidationError("--loss/--reorder/--duplicate/--pcap apply to --transport udp, which the perftest commands do not run on yet")
         }
     }
 
