@@ -272,7 +272,8 @@ public final class UDPLink: PacketLink, Sendable {
     /// the don't-fragment bit is tried set (as rxe sends) and then clear.
     private func arrivedIntact(_ packet: RoCEPacket, _ bytes: Span<UInt8>, from datagram: UDPSocket.Received) -> Bool {
         let covered = bytes.extracting(0..<(bytes.count - ICRC.byteCount))
-        for flags: UInt16 in [0x4000, 0] {
+        for attempt in 0..<2 {
+            let flags: UInt16 = attempt == 0 ? 0x4000 : 0  // DF set, then clear (no array: nothing allocated per packet)
             let network = NetworkHeaders.ipv4(
                 IPv4Header(source: datagram.source, destination: localAddress, flagsAndFragmentOffset: flags),
                 UDPHeader(sourcePort: datagram.sourcePort, destinationPort: port)
