@@ -143,7 +143,9 @@ struct UDPLinkTests {
         #expect(counters.0.injectedReorders + counters.1.injectedReorders > 0 || faults.reorder == 0)
     }
 
-    @Test("warm ODP traffic over UDP: the data path's threads (engines and receive threads) take no kernel page fault")
+    @Test(
+        "warm ODP traffic over UDP: the data path's threads (engines and receive threads) take no kernel page fault",
+        .disabled(if: sanitizerRuntimeActive, "sanitizer runtimes fault pages in on every thread"))
     func dataPathKernelFaults() throws {
         let (client, server, _) = try udpPair(onDemand: true)
         defer { shutDown(client, server) }

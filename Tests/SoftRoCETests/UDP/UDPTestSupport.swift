@@ -130,3 +130,8 @@ final class PacketCapture {
         }
     }
 }
+
+/// Whether a sanitizer runtime (ThreadSanitizer or AddressSanitizer) is linked into the tests.
+/// Their allocators, quarantines and shadow memory take kernel page faults on every thread by
+/// design, so a count of the data path's kernel faults means nothing under them.
+let sanitizerRuntimeActive: Bool = dlsym(nil, "__tsan_init") != nil || dlsym(nil, "__asan_init") != nil
