@@ -20,9 +20,7 @@ public enum LocalAddresses {
             guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
                 entry.pointee.ifa_flags & UInt32(IFF_UP) != 0
             else { continue }
-            let ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                IPv4Address(rawValue: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
-            }
+            let ipv4 = address.ipv4Address
             if entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) != 0 { loopback.append(ipv4) } else { external.append(ipv4) }
         }
         return external + loopback
@@ -34,20 +32,14 @@ public enum LocalAddresses {
         let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = UDPHeader.roceV2Port.bigEndian
-        remote.sin_addr.s_addr = destination.rawValue.bigEndian
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = sockaddr_in(destination, port: UDPHeader.roceV2Port).withSocketAddress { connect(descriptor, $0, $1) }
         guard connected == 0 else { return nil }
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
         }
-        return named == 0 ? IPv4Address(rawValue: UInt32(bigEndian: local.sin_addr.s_addr)) : nil
+        return named == 0 ? local.ipv4Address : nil
     }
 
     /// Resolves `host` (a name or a dotted quad) to its first IPv4 address (`getaddrinfo(3)`).
@@ -60,8 +52,6 @@ public enum LocalAddresses {
         guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
         defer { freeaddrinfo(first) }
         guard let address = first.pointee.ai_addr else { return nil }
-        return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-            IPv4Address(rawValue: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
-        }
+        return address.ipv4Address
     }
 }

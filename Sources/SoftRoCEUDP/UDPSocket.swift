@@ -47,11 +47,8 @@ final class UDPSocket: Sendable {
     ///   when its buffers are full, `EMSGSIZE` beyond the path MTU, `ECONNREFUSED` echoing an
     ///   earlier ICMP error).
     func send(_ bytes: UnsafeRawBufferPointer, to destination: IPv4Address, port: UInt16) -> Errno? {
-        var remote = Self.socketAddress(destination, port: port)
-        let sent = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        let sent = sockaddr_in(destination, port: port).withSocketAddress {
+            sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, $1)
         }
         return sent < 0 ? Errno(rawValue: errno) : nil
     }
@@ -77,9 +74,7 @@ final class UDPSocket: Sendable {
             }
         }
         guard count >= 0 else { return .failure(Errno(rawValue: errno)) }
-        return .success(Received(
-            byteCount: count, source: IPv4Address(rawValue: UInt32(bigEndian: remote.sin_addr.s_addr)),
-            sourcePort: UInt16(bigEndian: remote.sin_port)))
+        return .success(Received(byteCount: count, source: remote.ipv4Address, sourcePort: UInt16(bigEndian: remote.sin_port)))
     }
 
     /// Wakes a receive blocked on the socket (`shutdown(SHUT_RDWR)`, which Linux honours on an
@@ -99,25 +94,12 @@ final class UDPSocket: Sendable {
         if setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) != 0 {
             return Errno(rawValue: errno)
         }
-        var local = socketAddress(address, port: port)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let bound = sockaddr_in(address, port: port).withSocketAddress { bind(descriptor, $0, $1) }
         return bound == 0 ? nil : Errno(rawValue: errno)
     }
 
     private static func set(_ descriptor: Int32, _ level: Int32, _ option: Int32, _ value: Int32) -> Bool {
         var value = value
         return setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
-    }
-
-    private static func socketAddress(_ address: IPv4Address, port: UInt16) -> sockaddr_in {
-        var result = sockaddr_in()
-        result.sin_family = sa_family_t(AF_INET)
-        result.sin_port = port.bigEndian
-        result.sin_addr.s_addr = address.rawValue.bigEndian
-        return result
     }
 }
