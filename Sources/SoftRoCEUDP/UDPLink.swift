@@ -30,7 +30,8 @@ public final class UDPLink: PacketLink, Sendable {
 
     private let socket: UDPSocket
     private let device = LockedValue<Device?>(nil)
-    private let receiver = LockedValue<ReceiveThread?>(nil)
+    /// The receive thread, while a device is attached.
+    private let receiver = LockedValue<DeviceThread.Joinable?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let sent = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
@@ -38,7 +39,7 @@ public final class UDPLink: PacketLink, Sendable {
     private let malformed = Atomic<Int>(0)
     private let icrcErrors = Atomic<Int>(0)
     private let unroutable = Atomic<Int>(0)
-    private let faults = InjectedNetworkFaults()
+    private let faults = InjectedNetworkFaults(seed: 0x2545_F491_4F6C_DD1D)
     /// Packet buffers for ``transmit(_:payload:from:to:)``, reused so that sending allocates no
     /// new memory once warm (the engine and the receive thread both send).
     private let buffers = LockedValue<[[UInt8]]>([])
@@ -85,7 +86,7 @@ public final class UDPLink: PacketLink, Sendable {
             return true
         }
         guard first else { return }
-        let thread = ReceiveThread { [self] in receiveLoop() }
+        let thread = DeviceThread.spawn("UDP link's receive thread") { [self] in receiveLoop() }
         receiver.withLockedValue { $0 = thread }
     }
 
@@ -221,9 +222,9 @@ public final class UDPLink: PacketLink, Sendable {
         // faults count as the data path's, from the moment its stack and buffer are resident.
         var buffer = [UInt8](repeating: 0, count: Self.receiveBufferBytes)
         Host.prefaultCurrentStack()
-        let device = device.withLockedValue { $0 }
-        device?.joinDataPath()
-        defer { device?.leaveDataPath() }
+        guard let device = device.withLockedValue({ $0 }) else { return }
+        device.joinDataPath()
+        defer { device.leaveDataPath() }
         while !stopping.load(ordering: .acquiring) {
             let result = buffer.withUnsafeMutableBytes { socket.receive(into: $0) }
             // A failure is the timeout (a chance to see `stopping`, and to send a datagram held
@@ -233,12 +234,12 @@ public final class UDPLink: PacketLink, Sendable {
                 continue
             }
             if datagram.byteCount == 0 && stopping.load(ordering: .acquiring) { break }
-            deliver(&buffer, datagram)
+            deliver(&buffer, datagram, to: device)
         }
     }
 
-    /// Decodes and checks one datagram and hands it to the device as a run of one packet.
-    private func deliver(_ buffer: inout [UInt8], _ datagram: UDPSocket.Received) {
+    /// Decodes and checks one datagram and hands it to `device` as a run of one packet.
+    private func deliver(_ buffer: inout [UInt8], _ datagram: UDPSocket.Received, to device: Device) {
         guard datagram.byteCount <= buffer.count else {
             malformed.add(1, ordering: .relaxed)
             return
@@ -255,7 +256,6 @@ public final class UDPLink: PacketLink, Sendable {
             icrcErrors.add(1, ordering: .relaxed)
             return
         }
-        guard let device = device.withLockedValue({ $0 }) else { return }
         received.add(1, ordering: .relaxed)
         let run = PacketRun(wirePacket: packet.headers, payloadLength: packet.payloadRange.count)
         let source = GID(ipv4: datagram.source.rawValue)

@@ -40,9 +40,7 @@ public final class InProcessFabric: PacketLink, Sendable {
         }
     }
     private let state = LockedValue(State())
-    private let loss = Atomic<UInt64>(0)
-    private let random = Atomic<UInt64>(0x9E37_79B9_7F4A_7C15)
-    private let dropped = Atomic<Int>(0)
+    private let faults = InjectedNetworkFaults(seed: 0x9E37_79B9_7F4A_7C15)
     private let subnet: UInt32
 
     /// Creates a fabric whose devices get GIDs `::ffff:127.<subnet>.x.y`.
@@ -52,15 +50,12 @@ public final class InProcessFabric: PacketLink, Sendable {
 
     /// Fraction of runs dropped on purpose, 0 ... 1 (fault injection).
     public var lossRate: Double {
-        get { Double(loss.load(ordering: .relaxed)) / Double(UInt64.max) }
-        set {
-            let rate = max(0, min(1, newValue.isNaN ? 0 : newValue))
-            loss.store(rate >= 1 ? .max : UInt64(rate * 0x1p64), ordering: .relaxed)
-        }
+        get { faults.lossRate }
+        set { faults.lossRate = newValue }
     }
 
     /// Runs dropped by fault injection so far.
-    public var droppedRuns: Int { dropped.load(ordering: .relaxed) }
+    public var droppedRuns: Int { faults.dropped.load(ordering: .relaxed) }
 
     public func assignGID() -> GID {
         state.withLockedValue { state in
@@ -81,19 +76,8 @@ public final class InProcessFabric: PacketLink, Sendable {
     }
 
     public func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID) {
-        let threshold = loss.load(ordering: .relaxed)
-        if threshold == .max || (threshold > 0 && nextRandom() < threshold) {
-            dropped.add(1, ordering: .relaxed)
-            return
-        }
+        if case .drop = faults.nextFate() { return }
         guard let device = state.withLockedValue({ $0.device(at: destination, subnet: subnet) }) else { return }
         device.receive(run, payload: payload, from: source)
-    }
-
-    private func nextRandom() -> UInt64 {
-        var z = random.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

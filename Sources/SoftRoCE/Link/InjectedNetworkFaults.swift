@@ -1,11 +1,12 @@
 import Synchronization
 
-/// Loss, duplication and reordering a ``UDPLink`` applies to its outgoing datagrams on purpose
-/// (`--loss`, `--duplicate`, `--reorder`): what a real network may do, for the device's
-/// retransmission to recover from. Each rate is a probability per datagram, 0 ... 1.
-final class InjectedNetworkFaults: Sendable {
+/// Loss, duplication and reordering a link applies to what it sends on purpose (`--loss`,
+/// `--duplicate`, `--reorder`): what a real network may do, for the device's retransmission to
+/// recover from. Each rate is a probability per run or datagram, 0 ... 1. The in-process fabric
+/// uses the loss; the UDP link all three.
+package final class InjectedNetworkFaults: Sendable {
     /// What to do with one datagram.
-    enum Fate {
+    package enum Fate {
         /// Send it.
         case send
         /// Drop it.
@@ -19,28 +20,32 @@ final class InjectedNetworkFaults: Sendable {
     private let loss = Atomic<UInt64>(0)
     private let duplication = Atomic<UInt64>(0)
     private let reordering = Atomic<UInt64>(0)
-    private let random = Atomic<UInt64>(0x2545_F491_4F6C_DD1D)
-    let dropped = Atomic<Int>(0)
-    let duplicated = Atomic<Int>(0)
-    let reordered = Atomic<Int>(0)
+    private let random: Atomic<UInt64>
+    /// Sends dropped, duplicated and held back so far.
+    package let dropped = Atomic<Int>(0)
+    package let duplicated = Atomic<Int>(0)
+    package let reordered = Atomic<Int>(0)
 
-    var lossRate: Double {
+    /// No faults yet; `seed` starts the random draws.
+    package init(seed: UInt64) { random = Atomic(seed) }
+
+    package var lossRate: Double {
         get { Self.rate(loss) }
         set { Self.set(loss, to: newValue) }
     }
 
-    var duplicationRate: Double {
+    package var duplicationRate: Double {
         get { Self.rate(duplication) }
         set { Self.set(duplication, to: newValue) }
     }
 
-    var reorderingRate: Double {
+    package var reorderingRate: Double {
         get { Self.rate(reordering) }
         set { Self.set(reordering, to: newValue) }
     }
 
     /// Draws the fate of the next datagram (and counts it).
-    func nextFate() -> Fate {
+    package func nextFate() -> Fate {
         if happens(loss) {
             dropped.add(1, ordering: .relaxed)
             return .drop
