@@ -222,11 +222,11 @@ public final class CompletionQueue: Sendable {
     ///   ``VerbsError/Code/completionQueueOverflow`` once the queue overflowed and no event is pending.
     public func waitForEvent(timeout: Duration? = nil) throws(VerbsError) {
         let waiter = BlockingEventWaiter()
-        let id = state.withLockedValue { $0.makeWaiterID() }
-        let immediate = state.withLockedValue { state -> Result<Void, VerbsError>? in
-            if let outcome = state.takeEvent() { return outcome }
+        let (id, immediate) = state.withLockedValue { state -> (UInt64, Result<Void, VerbsError>?) in
+            let id = state.makeWaiterID()
+            if let outcome = state.takeEvent() { return (id, outcome) }
             state.eventWaiters.append(EventWaiter(id: id, delivery: .thread(waiter)))
-            return nil
+            return (id, nil)
         }
         if let immediate { return try immediate.get() }
         if let result = waiter.wait(timeout: timeout) { return try result.get() }
