@@ -37,6 +37,68 @@ private final class RecordingLink: PacketLink, Sendable {
     }
 }
 
+/// A device standing where rxe's server stood: a recording link at the server's address, one CQ
+/// for both queues, a QP of `type` (the device's first: QPN 0x11, as in the captured exchanges)
+/// and 8 KiB of registered memory, receives at its start and sends from 4096.
+private struct ReplayServer {
+    let link: RecordingLink
+    let device: Device
+    let completionQueue: CompletionQueue
+    let queuePair: QueuePair
+    let memory: AnonymousMemory
+    let region: MemoryRegion
+
+    init(type: QueuePairType, name: String) throws {
+        link = RecordingLink(address: GID(ipv4: RxeInteropTests.server.rawValue))
+        device = Device(name: name, link: link, activeMTU: .mtu1024)
+        let pd = device.allocateProtectionDomain()
+        completionQueue = try device.createCompletionQueue(capacity: 16)
+        queuePair = try device.createQueuePair(
+            type: type, protectionDomain: pd, sendCompletionQueue: completionQueue, receiveCompletionQueue: completionQueue,
+            capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: 8, maxSendSGE: 1, maxReceiveSGE: 1))
+        memory = try AnonymousMemory(length: 8192)
+        region = try pd.registerMemoryRegion(address: memory.address, length: 8192, access: [.localWrite])
+    }
+
+    /// An SGE of `length` bytes at `offset` of the memory.
+    func sge(_ offset: Int, _ length: Int) -> ScatterGatherElement {
+        ScatterGatherElement(address: memory.address + UInt64(offset), length: UInt32(length), lkey: region.lkey)
+    }
+
+    /// Delivers a packet the client sent (its ICRC checked against the captured headers) as a run
+    /// of one packet; returns the run and its payload.
+    func deliver(_ captured: CapturedRoCEPacket) throws -> (run: PacketRun, payload: [UInt8]) {
+        let packet = try RoCEPacket(decoding: captured.roce.span, verifying: captured.network)
+        var payload = Array(captured.roce[packet.payloadRange])
+        let run = PacketRun(wirePacket: packet.headers, payloadLength: payload.count)
+        let hasPayload = !payload.isEmpty
+        MappedBytes.withBytes(of: &payload) {
+            device.receive(run, payload: hasPayload ? $0 : nil, from: GID(ipv4: RxeInteropTests.client.rawValue))
+        }
+        return (run, payload)
+    }
+
+    /// Checks that the device's `index`-th packet, encoded under the headers `captured` travelled
+    /// in, equals the packet rxe's server sent, byte for byte.
+    func expectSent(_ index: Int, equals captured: CapturedRoCEPacket) throws {
+        let sent = try #require(link.run(index), "the device did not send packet \(index) (capture record \(captured.recordIndex))")
+        #expect(sent.run.packetCount == 1)
+        var encoded: [UInt8] = []
+        try RoCEPacket.encode(headers: sent.run.wirePacket(0).headers, payload: sent.payload.span, network: captured.network, into: &encoded)
+        #expect(encoded == captured.roce, "packet \(index) (capture record \(captured.recordIndex), \(sent.run.headers.opcode))")
+    }
+
+    /// The next completion, waiting up to 5 s.
+    func poll() -> WorkCompletion? {
+        var completion: WorkCompletion?
+        _ = eventually(timeout: .seconds(5)) {
+            completion = completionQueue.poll()
+            return completion != nil
+        }
+        return completion
+    }
+}
+
 /// SoftRoCE in place of one Linux rdma_rxe host: the client's packets of a real `ibv_rc_pingpong
 /// -g 1` session (`Tests/SoftRoCEVectors/Vectors/rc-pingpong.pcap`) are delivered to a SoftRoCE
 /// device set up as the server was (QPN, PSNs and GIDs from the captured TCP exchange), and every
@@ -52,20 +114,13 @@ struct RxeInteropTests {
     func rcPingPongServer() throws {
         let packets = try PcapFile.vector(named: "rc-pingpong.pcap").rocePackets
         try #require(packets.count > 40)
-        let link = RecordingLink(address: GID(ipv4: Self.server.rawValue))
-        let device = Device(name: "softroce-rxe", link: link, activeMTU: .mtu1024)
-        defer { device.close() }
-        let pd = device.allocateProtectionDomain()
-        let cq = try device.createCompletionQueue(capacity: 16)
-        let qp = try device.createQueuePair(
-            type: .rc, protectionDomain: pd, sendCompletionQueue: cq, receiveCompletionQueue: cq,
-            capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: 8, maxSendSGE: 1, maxReceiveSGE: 1))
+        let server = try ReplayServer(type: .rc, name: "softroce-rxe")
+        defer { server.device.close() }
+        let qp = server.queuePair
         // The exchange: "0000:000011:5cce62:…ffffc0a84d0c" from the client, "0000:000011:e07d4c:…" back.
         try #require(qp.number.rawValue == 0x11)
-        let memory = try AnonymousMemory(length: 8192)
-        let region = try pd.registerMemoryRegion(address: memory.address, length: 8192, access: [.localWrite])
-        let receiveSGE = ScatterGatherElement(address: memory.address, length: 4096, lkey: region.lkey)
-        let sendSGE = ScatterGatherElement(address: memory.address + 4096, length: 4096, lkey: region.lkey)
+        let receiveSGE = server.sge(0, 4096)
+        let sendSGE = server.sge(4096, 4096)
         try qp.modify(QueuePairAttributes(state: .initialized, accessFlags: [], portNumber: 1, pkeyIndex: 0))
         try qp.modify(QueuePairAttributes(
             state: .readyToReceive, pathMTU: .mtu1024, rqPSN: PacketSequenceNumber(rawValue: 0x5C_CE62),
@@ -83,25 +138,20 @@ struct RxeInteropTests {
         while index < packets.count {
             let captured = packets[index]
             if captured.ip.source == Self.client {
-                let packet = try RoCEPacket(decoding: captured.roce.span, verifying: captured.network)
-                var payload = Array(captured.roce[packet.payloadRange])
+                let (run, payload) = try server.deliver(captured)
                 clientMessage += payload
-                let run = PacketRun(wirePacket: packet.headers, payloadLength: payload.count)
-                let hasPayload = !payload.isEmpty
-                MappedBytes.withBytes(of: &payload) {
-                    device.receive(run, payload: hasPayload ? $0 : nil, from: GID(ipv4: Self.client.rawValue))
-                }
-                if run.endsMessage && packet.headers.opcode.isSend {
+                let opcode = run.headers.opcode
+                if run.endsMessage && opcode.isSend {
                     // rc_pingpong's server: the receive completes with the client's bytes.
-                    let completion = try #require(Self.poll(cq), "no receive completion for message \(messages)")
+                    let completion = try #require(server.poll(), "no receive completion for message \(messages)")
                     #expect(completion.status == .success && completion.opcode == .receive && completion.byteLength == 4096)
-                    #expect(memory.read(at: 0, count: 4096) == clientMessage)
+                    #expect(server.memory.read(at: 0, count: 4096) == clientMessage)
                     clientMessage = []
                     messages += 1
                     try qp.postReceive(ReceiveWorkRequest(id: 1, scatterGatherList: [receiveSGE]))
-                } else if packet.headers.opcode == .rcAcknowledge {
+                } else if opcode == .rcAcknowledge {
                     // The client acknowledged the device's SEND: it completes.
-                    let completion = try #require(Self.poll(cq), "no send completion")
+                    let completion = try #require(server.poll(), "no send completion")
                     #expect(completion.status == .success && completion.opcode == .send)
                 }
                 index += 1
@@ -117,14 +167,10 @@ struct RxeInteropTests {
                     let packet = try RoCEPacket(decoding: piece.roce.span)
                     bytes += piece.roce[packet.payloadRange]
                 }
-                memory.write(bytes, at: 4096)
+                server.memory.write(bytes, at: 4096)
                 try qp.postSend(.send(id: 2, scatterGatherList: [sendSGE]))
             }
-            let sent = try #require(link.run(answered), "the device did not send packet \(answered) (capture record \(captured.recordIndex))")
-            #expect(sent.run.packetCount == 1)
-            var encoded: [UInt8] = []
-            try RoCEPacket.encode(headers: sent.run.wirePacket(0).headers, payload: sent.payload.span, network: captured.network, into: &encoded)
-            #expect(encoded == captured.roce, "packet \(answered) (capture record \(captured.recordIndex), \(sent.run.headers.opcode))")
+            try server.expectSent(answered, equals: captured)
             answered += 1
             index += 1
         }
@@ -136,21 +182,14 @@ struct RxeInteropTests {
     func udPingPongServer() throws {
         let packets = try PcapFile.vector(named: "ud-pingpong.pcap").rocePackets
         try #require(packets.count > 20)
-        let link = RecordingLink(address: GID(ipv4: Self.server.rawValue))
-        let device = Device(name: "softroce-rxe-ud", link: link, activeMTU: .mtu1024)
-        defer { device.close() }
-        let pd = device.allocateProtectionDomain()
-        let cq = try device.createCompletionQueue(capacity: 16)
-        let qp = try device.createQueuePair(
-            type: .ud, protectionDomain: pd, sendCompletionQueue: cq, receiveCompletionQueue: cq,
-            capabilities: QueuePairCapabilities(maxSendWR: 1, maxReceiveWR: 8, maxSendSGE: 1, maxReceiveSGE: 1))
+        let server = try ReplayServer(type: .ud, name: "softroce-rxe-ud")
+        defer { server.device.close() }
+        let qp = server.queuePair
         // The exchange: "0000:000011:7d20fc:…ffffc0a84d0c" from the client, "0000:000011:9946c9:…" back.
         try #require(qp.number.rawValue == 0x11)
         let qkey = QKey(rawValue: 0x1111_1111)
-        let memory = try AnonymousMemory(length: 8192)
-        let region = try pd.registerMemoryRegion(address: memory.address, length: 8192, access: [.localWrite])
-        let receiveSGE = ScatterGatherElement(address: memory.address, length: 40 + 1024, lkey: region.lkey)
-        let sendSGE = ScatterGatherElement(address: memory.address + 4096, length: 1024, lkey: region.lkey)
+        let receiveSGE = server.sge(0, 40 + 1024)
+        let sendSGE = server.sge(4096, 1024)
         try qp.modify(QueuePairAttributes(state: .initialized, qkey: qkey, portNumber: 1, pkeyIndex: 0))
         try qp.modify(QueuePairAttributes(state: .readyToReceive))
         try qp.modify(QueuePairAttributes(state: .readyToSend, sqPSN: PacketSequenceNumber(rawValue: 0x99_46C9)))
@@ -162,40 +201,25 @@ struct RxeInteropTests {
         var answered = 0
         var received = 0
         for captured in packets {
-            let packet = try RoCEPacket(decoding: captured.roce.span, verifying: captured.network)
-            var payload = Array(captured.roce[packet.payloadRange])
             if captured.ip.source == Self.client {
-                let run = PacketRun(wirePacket: packet.headers, payloadLength: payload.count)
-                MappedBytes.withBytes(of: &payload) { device.receive(run, payload: $0, from: GID(ipv4: Self.client.rawValue)) }
-                let completion = try #require(Self.poll(cq), "no receive completion for datagram \(received)")
+                let (_, payload) = try server.deliver(captured)
+                let completion = try #require(server.poll(), "no receive completion for datagram \(received)")
                 #expect(completion.status == .success && completion.opcode == .receive)
                 #expect(completion.byteLength == UInt32(40 + payload.count) && completion.flags.contains(.grh))
                 #expect(completion.sourceQPNumber == QueuePairNumber(rawValue: 0x11))
-                #expect(memory.read(at: 40, count: payload.count) == payload)
+                #expect(server.memory.read(at: 40, count: payload.count) == payload)
                 received += 1
                 try qp.postReceive(ReceiveWorkRequest(id: 1, scatterGatherList: [receiveSGE]))
                 continue
             }
-            memory.write(payload, at: 4096)
+            let packet = try RoCEPacket(decoding: captured.roce.span, verifying: captured.network)
+            server.memory.write(Array(captured.roce[packet.payloadRange]), at: 4096)
             try qp.postSend(.datagramSend(id: 2, scatterGatherList: [sendSGE], destination: destination))
-            let completion = try #require(Self.poll(cq), "no send completion")
+            let completion = try #require(server.poll(), "no send completion")
             #expect(completion.status == .success && completion.opcode == .send)
-            let sent = try #require(link.run(answered), "the device did not send datagram \(answered)")
-            var encoded: [UInt8] = []
-            try RoCEPacket.encode(headers: sent.run.wirePacket(0).headers, payload: sent.payload.span, network: captured.network, into: &encoded)
-            #expect(encoded == captured.roce, "datagram \(answered) (capture record \(captured.recordIndex))")
+            try server.expectSent(answered, equals: captured)
             answered += 1
         }
         #expect(received >= 10 && answered >= 10)
-    }
-
-    /// The next completion of `cq`, waiting up to 5 s.
-    private static func poll(_ cq: CompletionQueue) -> WorkCompletion? {
-        var completion: WorkCompletion?
-        _ = eventually(timeout: .seconds(5)) {
-            completion = cq.poll()
-            return completion != nil
-        }
-        return completion
     }
 }
