@@ -40,11 +40,12 @@ public struct SlotStorage<Element>: @unchecked Sendable {
         (base + slot).deinitialize(count: 1)
     }
 
-    /// The element in the initialised slot `slot`, in place.
+    /// The element in the initialised slot `slot`, in place: addressors, so reading or changing a
+    /// stored field of it copies nothing else of the element.
     @inlinable
     public subscript(slot: Int) -> Element {
-        @inline(__always) _read { yield base[slot] }
-        @inline(__always) nonmutating _modify { yield &base[slot] }
+        @inline(__always) unsafeAddress { UnsafePointer(base + slot) }
+        @inline(__always) nonmutating unsafeMutableAddress { base + slot }
     }
 
     /// Frees the storage; every slot must be uninitialised.

@@ -16,6 +16,8 @@ public final class Device: Sendable, CustomStringConvertible {
     public let port: PortAttributes
     /// The link the port is attached to.
     public let link: any PacketLink
+    /// The link's ``PacketLink/maxRunPayload``, read once (the engine asks for every run).
+    let maxRunPayload: Int
     /// GID index 0 (and the only entry): the IPv4-mapped address the link assigned.
     public let gid: GID
 
@@ -49,6 +51,7 @@ public final class Device: Sendable, CustomStringConvertible {
     ) {
         self.name = name
         self.link = link
+        self.maxRunPayload = link.maxRunPayload
         self.attributes = DeviceAttributes(
             firmwareVersion: "1.0.0", nodeGUID: 0x5352_4F43_4500_0001, vendorID: 0xFFFFFF,
             maxMemoryRegionSize: 1 << 47, pageSizeCapabilities: 0x1000 | 0x20_0000,
@@ -160,9 +163,7 @@ public final class Device: Sendable, CustomStringConvertible {
     /// Delivers a run from the link: requests go to the destination QP's responder, responses to
     /// its completer. Unknown QPs and malformed runs are dropped and counted.
     public func receive(_ run: PacketRun, payload: MappedBytes?, from source: GID) {
-        guard let qp = queuePair(number: run.headers.bth.destinationQueuePair), !qp.destroyed.load(ordering: .relaxed),
-            (payload?.count ?? 0) == run.payloadLength, run.packetCount >= 1
-        else {
+        guard let qp = queuePair(number: run.headers.bth.destinationQueuePair), qp.accepts(run, payload: payload) else {
             statistics.droppedPackets.add(1, ordering: .relaxed)
             return
         }
@@ -171,6 +172,19 @@ public final class Device: Sendable, CustomStringConvertible {
         } else {
             qp.receiveRequest(run, payload: payload, from: source)
         }
+    }
+
+    /// Delivers a batch of request runs for one RC QP (``PacketRunBatch``): the QP is looked up
+    /// once and its responder handles every run under one hold of its lock, each as
+    /// ``receive(_:payload:from:)`` would. Returns how many runs were taken: all of them unless
+    /// the batch ended early.
+    public func receive(_ batch: PacketRunBatch, from source: GID) -> Int {
+        guard batch.count > 0 else { return 0 }
+        let first = batch.run(at: 0)
+        guard !first.headers.opcode.isResponse, let qp = queuePair(number: first.headers.bth.destinationQueuePair), qp.type == .rc else {
+            return batch.forEachRun { receive($0, payload: $1, from: source) }
+        }
+        return qp.receiveRequests(batch, from: source)
     }
 
     /// Counts the calling thread's kernel page faults in ``DeviceCounters/dataPathKernelFaults``

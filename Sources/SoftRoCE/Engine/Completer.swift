@@ -232,6 +232,7 @@ extension QueuePair {
 
     /// Moves the requester back to `psn` of the WQE at `offset`; later WQEs are re-sent whole.
     func rewind(_ side: inout SendSide, to offset: Int, psn: PacketSequenceNumber) {
+        requesterRewinds.wrappingAdd(1, ordering: .releasing)
         let end = side.queue.cursor
         for index in offset..<max(end, offset + 1) where index < side.queue.count {
             var wqe = side.queue[index]
@@ -257,6 +258,7 @@ extension QueuePair {
 
     /// Moves the QP to ERR from inside the engine (holding the send-side lock).
     func enterError(_ side: inout SendSide) {
+        requesterRewinds.wrappingAdd(1, ordering: .releasing)
         stateValue.store(QueuePairState.error.rawValue, ordering: .releasing)
         faultHandler.disable()
         // The receive queue is flushed by the requester's flush step, after the send queue: the

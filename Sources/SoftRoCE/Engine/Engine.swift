@@ -45,6 +45,8 @@ final class Engine: Sendable {
     /// The device's fault workqueue (its busy state shortens the idle poll).
     private let faults: FaultWorkqueue
     private let statistics: DeviceStatistics
+    /// The batch the requesters this thread runs hand their runs to the link in.
+    private let requesterBatch = PacketRunBatch()
 
     init(faults: FaultWorkqueue, statistics: DeviceStatistics, spinDuration: Duration = .microseconds(200), faultSpinDuration: Duration = .microseconds(20), cpu: Int? = nil) {
         self.faults = faults
@@ -132,7 +134,7 @@ final class Engine: Sendable {
                 didWork = !ready.isEmpty
                 for qp in ready {
                     qp.clearScheduled()
-                    if qp.runRequester() { schedule(qp) }
+                    if qp.runRequester(using: requesterBatch) { schedule(qp) }
                 }
                 ready.removeAll(keepingCapacity: true)
             }

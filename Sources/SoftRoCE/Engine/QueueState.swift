@@ -58,7 +58,7 @@ struct SendSide: Sendable {
     }
 
     /// Packets a requester sends at most between two acknowledgement requests.
-    static let acknowledgeInterval = 64
+    static let acknowledgeInterval = 256
 
     /// Whether the run about to go out (its packets already counted in `packetsSinceAckRequest`)
     /// asks the responder for an ACK: coalesced as rxe and hardware do, so one ACK completes a

@@ -10,6 +10,10 @@ struct PendingTransmit {
     /// Where the payload comes from: pieces of local regions, or inline bytes.
     var pieces = MemoryPieces()
     var inline: [UInt8]?
+    /// The region of the only piece, when there is exactly one (`pieces` holds it), unretained:
+    /// a link delivering the run reads it without reference counting.
+    var soleRegion: Unmanaged<MemoryRegion>?
+    var soleRange: Range<UInt64> = 0..<0
     /// The WQE's first PSN and serial, to find it again if the payload cannot be read.
     var firstPSN: PacketSequenceNumber = 0
     var serial: UInt64 = 0
@@ -18,28 +22,39 @@ struct PendingTransmit {
 }
 
 extension QueuePair {
-    /// The requester (rxe_req.c): turns the send queue into packet runs. Runs on the engine thread
-    /// only. Returns whether more work is ready (the engine reschedules the QP).
-    func runRequester() -> Bool {
-        var budget = 16
-        // One run description, rebuilt in place for every run (not returned by value: it is large).
-        var pending = PendingTransmit()
+    /// The requester (rxe_req.c): turns the send queue into packet runs, handed to the link in
+    /// batches (``PacketRunBatch``) built under one hold of the send-side lock. Runs on the engine
+    /// thread only, with the engine's batch. Returns whether more work is ready (the engine
+    /// reschedules the QP).
+    func runRequester(using batch: PacketRunBatch) -> Bool {
+        // UD runs may each go to another QP: one per batch.
+        let runsPerBatch = type == .ud ? 1 : PacketRunBatch.capacity
+        var budget = PacketRunBatch.capacity
         while budget > 0 {
-            budget -= 1
-            let step = sendSide.withLockedValue { side in nextTransmit(&side, into: &pending) }
-            switch step {
-            case .idle:
-                return false
-            case .progress:
-                continue
-            case .transmit:
-                transmit(pending)
+            var idle = false
+            sendSide.withLockedValue { side in
+                batch.begin(for: self)
+                while budget > 0 && batch.count < runsPerBatch {
+                    budget -= 1
+                    var step = RequesterStep.idle
+                    batch.append { pending in
+                        step = nextTransmit(&side, into: &pending)
+                        return step == .transmit
+                    }
+                    if step == .idle {
+                        idle = true
+                        break
+                    }
+                }
             }
+            if batch.count > 0 { transmit(batch) }
+            batch.end()
+            if idle { return false }
         }
         return true
     }
 
-    enum RequesterStep {
+    enum RequesterStep: Equatable {
         case idle
         case progress
         /// `pending` describes a run to hand to the link.
@@ -117,14 +132,13 @@ extension QueuePair {
     /// Validates a WQE's local SGEs and assigns its PSNs. A READ or ATOMIC first checks that its
     /// local buffer is mapped for writing (the responses land there).
     private func start(_ wqe: inout SendWQE, side: inout SendSide) -> StartOutcome {
-        let request = wqe.request
-        let needsLocalWrite = request.opcode == .rdmaRead || request.opcode.isAtomic
+        let needsLocalWrite = wqe.request.opcode == .rdmaRead || wqe.request.opcode.isAtomic
         if wqe.inlineData == nil {
-            guard let regions = localRegions(for: request.scatterGatherList, needsLocalWrite: needsLocalWrite) else {
+            guard let regions = localRegions(for: wqe.request.scatterGatherList, needsLocalWrite: needsLocalWrite) else {
                 return .failed(.localProtectionError)
             }
             if needsLocalWrite {
-                for (sge, region) in zip(request.scatterGatherList, regions) where region.isOnDemand && sge.length > 0 {
+                for (sge, region) in zip(wqe.request.scatterGatherList, regions) where region.isOnDemand && sge.length > 0 {
                     switch Self.accessMemory(region, sge.address..<sge.address + UInt64(sge.length), .write, { _ in }) {
                     case .completed: continue
                     case .failed: return .failed(.localProtectionError)
@@ -137,7 +151,7 @@ extension QueuePair {
         let mtu = side.path.mtu
         let length = wqe.length
         if type == .ud && length > mtu { return .failed(.localLengthError) }
-        switch request.opcode {
+        switch wqe.request.opcode {
         case .rdmaRead:
             wqe.psnCount = max(1, (length + mtu - 1) / mtu)
         case .atomicCompareAndSwap, .atomicFetchAndAdd:
@@ -153,38 +167,38 @@ extension QueuePair {
 
     /// Describes the next run of `wqe` in `pending` from the WQE's progress and advances it.
     private func buildRun(_ wqe: inout SendWQE, offset: Int, side: inout SendSide, into pending: inout PendingTransmit) {
-        let request = wqe.request
         let mtu = side.path.mtu
         var bth = BTH(opcode: .rcSendOnly, destinationQueuePair: side.path.destinationQP, psn: wqe.firstPSN)
-        bth.solicitedEvent = request.flags.contains(.solicited)
+        bth.solicitedEvent = wqe.request.flags.contains(.solicited)
         var headers = TransportHeaders(bth: bth)
-        pending.destination = type == .ud ? (request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : side.path.destinationGID
+        pending.destination = type == .ud ? (wqe.request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : side.path.destinationGID
         pending.firstPSN = wqe.firstPSN
         pending.serial = wqe.serial
         pending.pieces = MemoryPieces()
         pending.inline = nil
+        pending.soleRegion = nil
         pending.messageOffset = 0
 
-        switch request.opcode {
+        switch wqe.request.opcode {
         case .rdmaRead:
             // One request for what is still missing; its responses use the remaining PSNs.
             let done = wqe.bytesReceived
             headers.bth.opcode = .rcRDMAReadRequest
             headers.bth.psn = wqe.firstPSN + wqe.packetsReceived
             headers.reth = RETH(
-                virtualAddress: request.remoteAddress &+ UInt64(done), remoteKey: request.rkey.rawValue,
+                virtualAddress: wqe.request.remoteAddress &+ UInt64(done), remoteKey: wqe.request.rkey.rawValue,
                 dmaLength: UInt32(wqe.length - done))
             headers.bth.acknowledgeRequest = true
             pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
             wqe.fullySent = true
             return
         case .atomicCompareAndSwap, .atomicFetchAndAdd:
-            headers.bth.opcode = request.opcode == .atomicCompareAndSwap ? .rcCompareSwap : .rcFetchAdd
+            headers.bth.opcode = wqe.request.opcode == .atomicCompareAndSwap ? .rcCompareSwap : .rcFetchAdd
             headers.bth.acknowledgeRequest = true
             headers.atomicETH = AtomicETH(
-                virtualAddress: request.remoteAddress, remoteKey: request.rkey.rawValue,
-                swapOrAddData: request.opcode == .atomicCompareAndSwap ? request.swap : request.compareAdd,
-                compareData: request.opcode == .atomicCompareAndSwap ? request.compareAdd : 0)
+                virtualAddress: wqe.request.remoteAddress, remoteKey: wqe.request.rkey.rawValue,
+                swapOrAddData: wqe.request.opcode == .atomicCompareAndSwap ? wqe.request.swap : wqe.request.compareAdd,
+                compareData: wqe.request.opcode == .atomicCompareAndSwap ? wqe.request.compareAdd : 0)
             pending.run = PacketRun(headers: headers, mtu: mtu, payloadLength: 0)
             wqe.fullySent = true
             return
@@ -194,27 +208,27 @@ extension QueuePair {
 
         let length = wqe.length
         let sent = wqe.bytesSent
-        let maxRun = max(mtu, device.link.maxRunPayload / mtu * mtu)
+        let maxRun = max(mtu, device.maxRunPayload / mtu * mtu)
         let runBytes = min(length - sent, maxRun)
         let packets = max(1, (runBytes + mtu - 1) / mtu)
         let ends = sent + runBytes == length
         let begins = sent == 0
         let packetIndex = sent / mtu
         headers.bth.psn = wqe.firstPSN + packetIndex
-        let withImmediate = request.opcode.hasImmediate
-        let isWrite = request.opcode == .rdmaWrite || request.opcode == .rdmaWriteWithImmediate
+        let withImmediate = wqe.request.opcode.hasImmediate
+        let isWrite = wqe.request.opcode == .rdmaWrite || wqe.request.opcode == .rdmaWriteWithImmediate
         if type == .ud {
             headers.bth.opcode = withImmediate ? .udSendOnlyWithImmediate : .udSendOnly
-            let remoteQKey = request.datagram?.remoteQKey.rawValue ?? 0
+            let remoteQKey = wqe.request.datagram?.remoteQKey.rawValue ?? 0
             headers.deth = DETH(queueKey: remoteQKey & 0x8000_0000 != 0 ? side.path.qkey : remoteQKey, sourceQueuePair: number)
-            headers.bth.destinationQueuePair = request.datagram?.remoteQPNumber ?? QueuePairNumber(rawValue: 0)
+            headers.bth.destinationQueuePair = wqe.request.datagram?.remoteQPNumber ?? QueuePairNumber(rawValue: 0)
         } else {
             headers.bth.opcode = Opcode.forRun(write: isWrite, begins: begins, ends: ends, single: packets == 1, immediate: withImmediate)
         }
         if isWrite && begins {
-            headers.reth = RETH(virtualAddress: request.remoteAddress, remoteKey: request.rkey.rawValue, dmaLength: UInt32(length))
+            headers.reth = RETH(virtualAddress: wqe.request.remoteAddress, remoteKey: wqe.request.rkey.rawValue, dmaLength: UInt32(length))
         }
-        if withImmediate && ends { headers.immDt = ImmDt(value: request.immediateData) }
+        if withImmediate && ends { headers.immDt = ImmDt(value: wqe.request.immediateData) }
         side.packetsSinceAckRequest += packets
         if type == .rc && side.needsAcknowledgeRequest(
             endingMessageAt: ends ? offset : nil, signaled: wqe.signaled, morePosted: sendInbox.hasPosted)
@@ -227,7 +241,11 @@ extension QueuePair {
         if let inline = wqe.inlineData {
             pending.inline = Array(inline[sent..<sent + runBytes])
         } else {
-            pending.pieces = Self.pieces(of: request.scatterGatherList, regions: wqe.regions, range: sent..<sent + runBytes)
+            pending.pieces = Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: sent..<sent + runBytes)
+            if pending.pieces.count == 1 {
+                pending.soleRegion = .passUnretained(pending.pieces[0].region)
+                pending.soleRange = pending.pieces[0].range
+            }
         }
         wqe.bytesSent = sent + runBytes
         wqe.fullySent = ends
@@ -269,53 +287,69 @@ extension QueuePair {
         return pieces
     }
 
-    /// Hands a run to the link, reading its payload from local memory without faulting. A page
-    /// fault un-sends the run and stalls the send queue at its WQE until the fault workqueue has
-    /// resolved it; a payload that can never be read fails the WQE with `LOC_PROT_ERR`.
-    private func transmit(_ pending: PendingTransmit) {
-        let link = device.link
-        let source = device.gid
-        var outcome: DataPathAccess = .completed
-        if var inline = pending.inline {
-            MappedBytes.withBytes(of: &inline) { link.transmit(pending.run, payload: $0, from: source, to: pending.destination) }
-        } else if pending.pieces.isEmpty {
-            link.transmit(pending.run, payload: nil, from: source, to: pending.destination)
-        } else if pending.pieces.count == 1 {
-            let piece = pending.pieces[0]
-            outcome = Self.accessMemory(piece.region, piece.range, .read) {
-                link.transmit(pending.run, payload: $0, from: source, to: pending.destination)
-            }
-        } else {
-            var gathered = [UInt8](repeating: 0, count: pending.run.payloadLength)
-            var offset = 0
-            MappedBytes.withBytes(of: &gathered) { buffer in
-                for piece in pending.pieces {
-                    let count = Int(piece.range.count)
-                    outcome = Self.accessMemory(piece.region, piece.range, .read) {
-                        buffer.extracting(offset..<offset + count).copy(from: $0)
+    /// Hands a batch to the link. A run whose payload cannot be read ends the batch: a page
+    /// fault stalls the send queue at its WQE until the fault workqueue has resolved it, a payload
+    /// that can never be read fails the WQE with `LOC_PROT_ERR`. The runs that did not go out
+    /// (from there, or from where the completer rewound the queue meanwhile) are taken back.
+    private func transmit(_ batch: PacketRunBatch) {
+        let sent = device.link.transmit(batch, from: device.gid, to: batch.destination)
+        if sent < batch.count {
+            sendSide.withLockedValue { side in
+                for index in sent..<batch.count {
+                    let resumes = unsend(batch[index], side: &side)
+                    guard let failure = batch.failure, failure.index == index else { continue }
+                    switch failure.access {
+                    case .completed:
+                        break
+                    case .failed:
+                        if let offset = side.queue.offset(ofSerial: batch[index].serial) {
+                            fail(&side, at: offset, status: .localProtectionError)
+                        }
+                    case .pageFault(let region, let fault):
+                        if resumes {
+                            raiseRequesterFault(.requesterRead, region: region, fault: fault, serial: batch[index].serial, side: &side)
+                        }
                     }
-                    guard case .completed = outcome else { return }
-                    offset += count
                 }
-            }
-            if case .completed = outcome {
-                MappedBytes.withBytes(of: &gathered) { link.transmit(pending.run, payload: $0, from: source, to: pending.destination) }
-            }
-        }
-        switch outcome {
-        case .completed:
-            break
-        case .failed:
-            sendSide.withLockedValue { side in
-                if let offset = side.queue.offset(ofSerial: pending.serial) { fail(&side, at: offset, status: .localProtectionError) }
-            }
-        case .pageFault(let region, let fault):
-            sendSide.withLockedValue { side in
-                guard unsend(pending, side: &side) else { return }
-                raiseRequesterFault(.requesterRead, region: region, fault: fault, serial: pending.serial, side: &side)
             }
         }
         if type == .ud { completeFinished() }
+    }
+
+    /// Runs `body` with a run's payload — `inline` bytes, or `length` bytes at `pieces` of local
+    /// regions (none: no payload, nil) — read from local memory without faulting: in place from
+    /// one piece, gathered into one buffer from several. A page fault or an unreadable piece
+    /// stops before `body`.
+    static func readPayload(
+        inline: [UInt8]?, pieces: MemoryPieces, length: Int, _ body: (MappedBytes?) -> Void
+    ) -> DataPathAccess {
+        if var inline {
+            MappedBytes.withBytes(of: &inline) { body($0) }
+            return .completed
+        }
+        if pieces.isEmpty {
+            body(nil)
+            return .completed
+        }
+        if pieces.count == 1 {
+            let piece = pieces[0]
+            return Self.accessMemory(piece.region, piece.range, .read) { body($0) }
+        }
+        var gathered = [UInt8](repeating: 0, count: length)
+        var outcome = DataPathAccess.completed
+        var offset = 0
+        MappedBytes.withBytes(of: &gathered) { buffer in
+            for piece in pieces {
+                let count = Int(piece.range.count)
+                outcome = Self.accessMemory(piece.region, piece.range, .read) {
+                    buffer.extracting(offset..<offset + count).copy(from: $0)
+                }
+                guard case .completed = outcome else { return }
+                offset += count
+            }
+        }
+        if case .completed = outcome { MappedBytes.withBytes(of: &gathered) { body($0) } }
+        return outcome
     }
 
     /// Takes back a run that was never handed to the link: its WQE resumes from the run's first

@@ -8,10 +8,7 @@ extension QueuePair {
     /// WRITE into local regions, RDMA READ and ATOMIC — and answers with ACK/NAK, READ responses
     /// and ATOMIC acknowledgements. Runs on whichever thread delivers the request.
     func receiveRequest(_ run: PacketRun, payload: MappedBytes?, from source: GID) {
-        let state = self.state
-        guard state == .readyToReceive || state == .readyToSend || state == .sendQueueDrained
-            || state == .sendQueueError
-        else {
+        guard isResponding else {
             device.statistics.droppedPackets.add(1, ordering: .relaxed)
             return
         }
@@ -22,6 +19,35 @@ extension QueuePair {
         responderSide.withLockedValue { side in
             respond(run, payload: payload, from: source, side: &side)
         }
+    }
+
+    /// The responder for a batch of request runs of an RC peer (``PacketRunBatch``), under one
+    /// hold of its lock: each run is checked and handled as if delivered alone. Returns how many
+    /// runs were taken: all of them unless the batch ended early.
+    func receiveRequests(_ batch: PacketRunBatch, from source: GID) -> Int {
+        responderSide.withLockedValue { side in
+            batch.forEachRun { run, payload in
+                guard run.headers.bth.destinationQueuePair == number, !run.headers.opcode.isResponse,
+                    accepts(run, payload: payload), isResponding
+                else {
+                    device.statistics.droppedPackets.add(1, ordering: .relaxed)
+                    return
+                }
+                respond(run, payload: payload, from: source, side: &side)
+            }
+        }
+    }
+
+    /// Whether the QP's state lets the responder execute requests (RTR, RTS, SQD, SQE).
+    private var isResponding: Bool {
+        let state = self.state
+        return state == .readyToReceive || state == .readyToSend || state == .sendQueueDrained || state == .sendQueueError
+    }
+
+    /// Whether a run for this QP is well formed and the QP is live: what every delivery checks
+    /// before the responder or completer sees the run.
+    func accepts(_ run: PacketRun, payload: MappedBytes?) -> Bool {
+        !destroyed.load(ordering: .relaxed) && (payload?.count ?? 0) == run.payloadLength && run.packetCount >= 1
     }
 
     private func respond(_ run: PacketRun, payload: MappedBytes?, from source: GID, side: inout ResponderSide) {
@@ -211,7 +237,7 @@ extension QueuePair {
         msn: MessageSequenceNumber, path: PathParameters, to source: GID
     ) -> (DataPathAccess, stoppedAt: PacketSequenceNumber) {
         let mtu = path.mtu
-        let maxRun = max(mtu, device.link.maxRunPayload / mtu * mtu)
+        let maxRun = max(mtu, device.maxRunPayload / mtu * mtu)
         var sent = 0
         var psn = firstPSN
         repeat {

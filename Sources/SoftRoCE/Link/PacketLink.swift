@@ -27,4 +27,22 @@ public protocol PacketLink: AnyObject, Sendable {
 
     /// Sends `run` with `payload` from `source` to `destination`.
     func transmit(_ run: PacketRun, payload: MappedBytes?, from source: GID, to destination: GID)
+
+    /// Sends the runs of `batch` from `source` to `destination`, in order, reading each payload
+    /// through the batch while sending it; returns how many went out: all of them unless the
+    /// batch ended early (``PacketRunBatch/withPayload(at:_:)`` returned false). The default
+    /// sends them one by one (``transmitEach(_:from:to:)``).
+    func transmit(_ batch: PacketRunBatch, from source: GID, to destination: GID) -> Int
+}
+
+extension PacketLink {
+    public func transmit(_ batch: PacketRunBatch, from source: GID, to destination: GID) -> Int {
+        transmitEach(batch, from: source, to: destination)
+    }
+
+    /// Sends the runs of `batch` one by one with ``transmit(_:payload:from:to:)``; returns how
+    /// many went out.
+    public func transmitEach(_ batch: PacketRunBatch, from source: GID, to destination: GID) -> Int {
+        batch.forEachRun { transmit($0, payload: $1, from: source, to: destination) }
+    }
 }
