@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SoftRoCEToolsTests",
-            dependencies: ["SoftRoCETools"],
+            dependencies: ["SoftRoCETools", "SoftRoCE"],
             swiftSettings: swiftSettings
         ),
         // ordo-one benchmarks: `swift package benchmark` (release build).

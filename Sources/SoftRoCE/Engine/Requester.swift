@@ -37,14 +37,26 @@ extension QueuePair {
                 while budget > 0 && batch.count < runsPerBatch {
                     budget -= 1
                     var step = RequesterStep.idle
+                    let hasRuns = batch.count > 0
                     batch.append { pending in
-                        step = nextTransmit(&side, into: &pending)
+                        step = nextTransmit(&side, into: &pending, batchHasRuns: hasRuns)
                         return step == .transmit
+                    }
+                    if step == .blocked {
+                        // The runs built so far go out first, the last asking for an ACK.
+                        batch.asksForAcknowledgeOnLastRun()
+                        side.packetsSinceAckRequest = 0
+                        break
                     }
                     if step == .idle {
                         idle = true
                         break
                     }
+                }
+                // A full batch followed by a WQE that will fail: its runs ask for an ACK as well.
+                if type == .rc && batch.count == runsPerBatch && side.packetsSinceAckRequest != 0 && nextWQEFailsValidation(&side) {
+                    batch.asksForAcknowledgeOnLastRun()
+                    side.packetsSinceAckRequest = 0
                 }
             }
             if batch.count > 0 { transmit(batch) }
@@ -59,11 +71,24 @@ extension QueuePair {
         case progress
         /// `pending` describes a run to hand to the link.
         case transmit
+        /// The next WQE fails validation: the runs already in the batch go out first.
+        case blocked
+    }
+
+    /// Whether the WQE the requester takes next is yet to start and its local SGEs fail the
+    /// checks ``start(_:side:)`` makes (a key not live, of another PD, out of bounds).
+    private func nextWQEFailsValidation(_ side: inout SendSide) -> Bool {
+        if side.queue.cursor >= side.queue.count { sendInbox.drain(into: side.queue) }
+        let offset = side.queue.cursor
+        guard offset < side.queue.count, !side.queue[offset].started, side.queue[offset].inlineData == nil else { return false }
+        let needsLocalWrite = side.queue[offset].opcode == .rdmaRead || side.queue[offset].opcode.isAtomic
+        return localRegions(for: side.queue[offset].request.scatterGatherList, needsLocalWrite: needsLocalWrite) == nil
     }
 
     /// Picks the next run to send, describes it in `pending` and advances the send queue; called
-    /// under the send-side lock.
-    private func nextTransmit(_ side: inout SendSide, into pending: inout PendingTransmit) -> RequesterStep {
+    /// under the send-side lock, with `batchHasRuns` telling whether runs built before wait in the
+    /// batch.
+    private func nextTransmit(_ side: inout SendSide, into pending: inout PendingTransmit, batchHasRuns: Bool) -> RequesterStep {
         if side.flushPending || state == .error {
             return flushSendQueue(&side) ? .progress : .idle
         }
@@ -94,8 +119,12 @@ extension QueuePair {
             case .started:
                 break
             case .failed(let status):
-                wqe.status = status
                 side.queue.put(consume wqe, at: offset)
+                // The requests before it complete first, by their acknowledgement, not by the
+                // flush of ERR: the runs already built go out (the last asking for an ACK), and
+                // the failure waits for an ACK that was asked for.
+                if batchHasRuns { return .blocked }
+                if side.hasOutstanding && side.packetsSinceAckRequest == 0 { return .idle }
                 fail(&side, at: offset, status: status)
                 return .progress
             case .pageFault(let region, let fault):

@@ -24,9 +24,14 @@ extension QueuePair {
     /// The responder for a batch of request runs of an RC peer (``PacketRunBatch``), under one
     /// hold of its lock: each run is checked and handled as if delivered alone. Returns how many
     /// runs were taken: all of them unless the batch ended early.
+    ///
+    /// When the batch ends because the sender could not read a payload, what was executed is
+    /// acknowledged at once (a responder may acknowledge unasked): the sender's requests before
+    /// the failing one then complete with their own status before its error completion, instead of
+    /// being flushed unacknowledged.
     func receiveRequests(_ batch: PacketRunBatch, from source: GID) -> Int {
         responderSide.withLockedValue { side in
-            batch.forEachRun { run, payload in
+            let taken = batch.forEachRun { run, payload in
                 guard run.headers.bth.destinationQueuePair == number, !run.headers.opcode.isResponse,
                     accepts(run, payload: payload), isResponding
                 else {
@@ -35,6 +40,10 @@ extension QueuePair {
                 }
                 respond(run, payload: payload, from: source, side: &side)
             }
+            if taken < batch.count, batch.failure != nil, isResponding {
+                sendAcknowledge(.ackUnlimited, psn: side.expectedPSN - 1, msn: side.msn, path: side.path, to: source)
+            }
+            return taken
         }
     }
 

@@ -108,6 +108,12 @@ public final class PacketRunBatch: @unchecked Sendable {
         return true
     }
 
+    /// Sets the ACK request of the last run (the batch ends before a WQE that fails).
+    func asksForAcknowledgeOnLastRun() {
+        precondition(count > 0, "no run to ask for an acknowledgement")
+        slots[count - 1].run.headers.bth.acknowledgeRequest = true
+    }
+
     /// The description of run `index`.
     subscript(index: Int) -> PendingTransmit { slots[index] }
 
