@@ -70,3 +70,21 @@ final class MemoryRegionTable: Sendable {
     /// The live regions.
     var all: [MemoryRegion] { state.withLockedValue { $0.regions.compactMap { $0 } } }
 }
+
+/// The region a QP's requester or responder found last, kept for the next lookup of the same key:
+/// a read of its deregistration flag instead of the table's lock on the data path. A stale key
+/// never matches it (each registration at an index has another variant), and once the region is
+/// deregistered the key is looked up in the table again, which fails: the table's own answer.
+struct MemoryRegionCache: Sendable {
+    private var last: MemoryRegion?
+
+    init() {}
+
+    /// The live region with `key`: the cached one, or `table`'s (then cached).
+    mutating func lookup(_ key: UInt32, in table: MemoryRegionTable) -> MemoryRegion? {
+        if let last, last.lkey.rawValue == key, !last.isDeregistered { return last }
+        guard let found = table.lookup(key) else { return nil }
+        last = found
+        return found
+    }
+}

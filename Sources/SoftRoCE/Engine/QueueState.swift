@@ -44,6 +44,8 @@ struct SendSide: Sendable {
     /// The PSN an RNR NAK named while its back-off runs: an acknowledgement of the PSN before it
     /// (the responder's "fault resolved" hint) ends the back-off early.
     var rnrPSN: PacketSequenceNumber?
+    /// The local region the last WQE's SGEs named.
+    var localRegionCache = MemoryRegionCache()
 
     init(capacity: Int) { queue = SendQueue(capacity: capacity) }
 
@@ -92,4 +94,6 @@ struct ResponderSide: Sendable {
     var message: InboundMessage?
     /// Recent atomic results by PSN, to answer a duplicate atomic request without executing it twice.
     var atomicReplay: [(psn: PacketSequenceNumber, original: UInt64)] = []
+    /// The region the last RDMA request's rkey named.
+    var remoteRegionCache = MemoryRegionCache()
 }

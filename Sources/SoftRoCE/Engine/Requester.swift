@@ -82,7 +82,7 @@ extension QueuePair {
         let offset = side.queue.cursor
         guard offset < side.queue.count, !side.queue[offset].started, side.queue[offset].inlineData == nil else { return false }
         let needsLocalWrite = side.queue[offset].opcode == .rdmaRead || side.queue[offset].opcode.isAtomic
-        return localRegions(for: side.queue[offset].request.scatterGatherList, needsLocalWrite: needsLocalWrite) == nil
+        return localRegions(for: side.queue[offset].request.scatterGatherList, needsLocalWrite: needsLocalWrite, cache: &side.localRegionCache) == nil
     }
 
     /// Picks the next run to send, describes it in `pending` and advances the send queue; called
@@ -163,7 +163,7 @@ extension QueuePair {
     private func start(_ wqe: inout SendWQE, side: inout SendSide) -> StartOutcome {
         let needsLocalWrite = wqe.request.opcode == .rdmaRead || wqe.request.opcode.isAtomic
         if wqe.inlineData == nil {
-            guard let regions = localRegions(for: wqe.request.scatterGatherList, needsLocalWrite: needsLocalWrite) else {
+            guard let regions = localRegions(for: wqe.request.scatterGatherList, needsLocalWrite: needsLocalWrite, cache: &side.localRegionCache) else {
                 return .failed(.localProtectionError)
             }
             if needsLocalWrite {
@@ -282,11 +282,13 @@ extension QueuePair {
 
     /// The regions an SGE list names, if every lkey is live, of this QP's PD, covers its SGE
     /// (without address overflow) and, when needed, allows local write; nil otherwise.
-    func localRegions(for list: [ScatterGatherElement], needsLocalWrite: Bool) -> InlineFirstList<MemoryRegion>? {
+    func localRegions(
+        for list: [ScatterGatherElement], needsLocalWrite: Bool, cache: inout MemoryRegionCache
+    ) -> InlineFirstList<MemoryRegion>? {
         var regions = InlineFirstList<MemoryRegion>()
         for sge in list {
             let end = sge.address.addingReportingOverflow(UInt64(sge.length))
-            guard let region = device.memoryRegions.lookup(sge.lkey.rawValue),
+            guard let region = cache.lookup(sge.lkey.rawValue, in: device.memoryRegions),
                 region.protectionDomain === protectionDomain,
                 !end.overflow, sge.address >= region.address, end.partialValue <= region.address + region.length,
                 !needsLocalWrite || region.access.contains(.localWrite)

@@ -160,7 +160,7 @@ extension QueuePair {
             (region, address, remaining, total) = (current, at, left, all)
         } else {
             guard let reth = headers.reth else { return protocolError(.invalidRequest, psn: psn, side: &side, to: source) }
-            guard let target = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteWrite, path: side.path) else {
+            guard let target = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteWrite, side: &side) else {
                 return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
             }
             (region, address, remaining, total) = (target, reth.virtualAddress, Int(reth.dmaLength), Int(reth.dmaLength))
@@ -209,7 +209,7 @@ extension QueuePair {
     private func respondToRead(_ run: PacketRun, side: inout ResponderSide, to source: GID) {
         let psn = run.headers.bth.psn
         guard let reth = run.headers.reth else { return protocolError(.invalidRequest, psn: psn, side: &side, to: source) }
-        guard let region = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteRead, path: side.path) else {
+        guard let region = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteRead, side: &side) else {
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
         }
         let mtu = side.path.mtu
@@ -285,7 +285,7 @@ extension QueuePair {
         let psn = run.headers.bth.psn
         guard let atomic = run.headers.atomicETH else { return protocolError(.invalidRequest, psn: psn, side: &side, to: source) }
         guard atomic.virtualAddress & 7 == 0 else { return protocolError(.invalidRequest, psn: psn, side: &side, to: source) }
-        guard let region = remoteRegion(rkey: atomic.remoteKey, address: atomic.virtualAddress, length: 8, access: .remoteAtomic, path: side.path) else {
+        guard let region = remoteRegion(rkey: atomic.remoteKey, address: atomic.virtualAddress, length: 8, access: .remoteAtomic, side: &side) else {
             return protocolError(.remoteAccessError, psn: psn, side: &side, to: source)
         }
         let isCompareSwap = run.headers.opcode == .rcCompareSwap
@@ -326,7 +326,7 @@ extension QueuePair {
         let psn = headers.bth.psn
         device.statistics.duplicatePackets.add(1, ordering: .relaxed)
         if headers.opcode == .rcRDMAReadRequest, let reth = headers.reth,
-            let region = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteRead, path: side.path)
+            let region = remoteRegion(rkey: reth.remoteKey, address: reth.virtualAddress, length: UInt64(reth.dmaLength), access: .remoteRead, side: &side)
         {
             let (outcome, stoppedAt) = sendReadResponses(
                 region: region, address: reth.virtualAddress, length: Int(reth.dmaLength), firstPSN: psn, msn: side.msn, path: side.path, to: source)
@@ -376,10 +376,10 @@ extension QueuePair {
 
     /// The region `rkey` names, if it may be accessed this way by this QP: same PD, the access
     /// flag on both the region and the QP, the range inside the region.
-    private func remoteRegion(rkey: UInt32, address: UInt64, length: UInt64, access: AccessFlags, path: PathParameters) -> MemoryRegion? {
-        guard let region = device.memoryRegions.lookup(rkey),
+    private func remoteRegion(rkey: UInt32, address: UInt64, length: UInt64, access: AccessFlags, side: inout ResponderSide) -> MemoryRegion? {
+        guard let region = side.remoteRegionCache.lookup(rkey, in: device.memoryRegions),
             region.protectionDomain === protectionDomain,
-            region.access.contains(access), path.access.contains(access),
+            region.access.contains(access), side.path.access.contains(access),
             address >= region.address, address.addingReportingOverflow(length).partialValue <= region.address + region.length,
             !address.addingReportingOverflow(length).overflow
         else { return nil }
@@ -391,7 +391,8 @@ extension QueuePair {
     /// Writes `bytes` into the receive's SGEs at message offset `offset`; `.failed` on a bad lkey,
     /// missing LOCAL_WRITE or another PD.
     func scatter(_ bytes: MappedBytes, into receive: ReceiveWorkRequest, at offset: Int) -> DataPathAccess {
-        guard let regions = localRegions(for: receive.scatterGatherList, needsLocalWrite: true) else { return .failed }
+        var uncached = MemoryRegionCache()
+        guard let regions = localRegions(for: receive.scatterGatherList, needsLocalWrite: true, cache: &uncached) else { return .failed }
         return Self.copy(bytes, into: Self.pieces(of: receive.scatterGatherList, regions: regions, range: offset..<offset + bytes.count))
     }
 
