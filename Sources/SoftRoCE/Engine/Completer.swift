@@ -272,12 +272,14 @@ extension QueuePair {
     func completeFinished(_ side: inout SendSide) {
         var removed = 0
         while !side.queue.isEmpty, let status = side.queue[0].status {
-            let wqe = side.queue.removeFirst()
             removed += 1
-            if status != .success || wqe.signaled {
+            if status != .success || side.queue[0].signaled {
+                let wqe = side.queue.removeFirst()
                 sendInbox.release(removed)
                 removed = 0
                 postCompletion(for: wqe, status: status)
+            } else {
+                side.queue.discardFirst()
             }
         }
         if removed > 0 { sendInbox.release(removed) }

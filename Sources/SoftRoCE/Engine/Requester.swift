@@ -98,28 +98,22 @@ extension QueuePair {
         if side.queue.cursor >= side.queue.count { sendInbox.drain(into: side.queue) }
         guard side.queue.cursor < side.queue.count else { return .idle }
         let offset = side.queue.cursor
-        // Moved out and back, never copied (a copy retains the WQE's arrays), while `side` changes;
-        // its fields are read from the moved-out value (reading them in the ring copies it whole).
-        var wqe = side.queue.take(at: offset)
-        if wqe.status != nil {
+        // Worked on in place, by stored fields (reading a computed property of a WQE in the ring,
+        // or copying it, copies it whole and retains its arrays).
+        if side.queue[offset].status != nil {
             // Already acknowledged (an ACK covered it after a rewind): nothing to resend.
-            side.queue.put(consume wqe, at: offset)
             side.queue.cursor = offset + 1
             return .progress
         }
-        if !wqe.started {
-            // The WQE at `offset` is out of the ring: the counts cover the WQEs before it only.
-            let blocked = (wqe.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic)
-                || (wqe.request.flags.contains(.fence) && side.outstandingReadAtomic > 0)
-            if blocked {
-                side.queue.put(consume wqe, at: offset)
-                return .idle
-            }
-            switch start(&wqe, side: &side) {
+        if !side.queue[offset].started {
+            // The counts cover the WQEs before `offset` only.
+            let blocked = (side.queue[offset].opcode.isReadOrAtomic && side.outstandingReadAtomic >= side.path.maxReadAtomic)
+                || (side.queue[offset].request.flags.contains(.fence) && side.outstandingReadAtomic > 0)
+            if blocked { return .idle }
+            switch start(&side.queue[offset], side: &side) {
             case .started:
                 break
             case .failed(let status):
-                side.queue.put(consume wqe, at: offset)
                 // The requests before it complete first, by their acknowledgement, not by the
                 // flush of ERR: the runs already built go out (the last asking for an ACK), and
                 // the failure waits for an ACK that was asked for.
@@ -128,15 +122,12 @@ extension QueuePair {
                 fail(&side, at: offset, status: status)
                 return .progress
             case .pageFault(let region, let fault):
-                let serial = wqe.serial
-                side.queue.put(consume wqe, at: offset)
-                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: serial, side: &side)
+                raiseRequesterFault(.requesterWrite, region: region, fault: fault, serial: side.queue[offset].serial, side: &side)
                 return .idle
             }
         }
-        buildRun(&wqe, offset: offset, side: &side, into: &pending)
-        let fullySent = wqe.fullySent
-        side.queue.put(consume wqe, at: offset)
+        buildRun(&side.queue[offset], offset: offset, side: &side, into: &pending)
+        let fullySent = side.queue[offset].fullySent
         if fullySent { side.queue.cursor = offset + 1 }
         if type == .rc {
             if side.retransmitDeadline == nil, let timeout = side.path.timeout {

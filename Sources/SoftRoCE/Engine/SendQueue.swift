@@ -69,8 +69,8 @@ struct SendWQE {
 /// A fixed-capacity ring of send WQEs: `head` is the oldest not yet completed, `cursor` the next
 /// the requester works on (head ≤ cursor ≤ tail, as offsets from head).
 ///
-/// The WQEs live in ``SlotStorage``, initialised exactly in `head..<head + count` (minus a slot
-/// taken with ``take(at:)``), and are reached in place: reading or changing a stored field copies
+/// The WQEs live in ``SlotStorage``, initialised exactly in `head..<head + count`, and are
+/// reached in place: reading or changing a stored field copies
 /// no WQE (a copy retains its arrays) and touches no `Optional` wrapper. A reference type so the
 /// ring is never copied along with the state that holds it; only the send-side lock's holder
 /// uses it.
@@ -118,17 +118,6 @@ final class SendQueue: @unchecked Sendable {
         _modify { yield &slots[slot(offset)] }
     }
 
-    /// Moves the WQE at `offset` out of the ring, to be worked on while the ring is changed too;
-    /// ``put(_:at:)`` moves it back. The slot must not be used in between.
-    func take(at offset: Int) -> SendWQE {
-        slots.move(slot(offset))
-    }
-
-    /// Moves a WQE taken with ``take(at:)`` back into its slot.
-    func put(_ wqe: consuming SendWQE, at offset: Int) {
-        slots.initialize(slot(offset), to: wqe)
-    }
-
     @inline(__always)
     private func slot(_ offset: Int) -> Int {
         let index = head + offset
@@ -137,10 +126,20 @@ final class SendQueue: @unchecked Sendable {
 
     func removeFirst() -> SendWQE {
         let wqe = slots.move(head)
+        advanceHead()
+        return wqe
+    }
+
+    /// Destroys the oldest WQE in place (one that needs no completion).
+    func discardFirst() {
+        slots.deinitialize(head)
+        advanceHead()
+    }
+
+    private func advanceHead() {
         head = head + 1 == capacity ? 0 : head + 1
         count -= 1
         cursor = max(cursor - 1, 0)
-        return wqe
     }
 }
 

@@ -101,6 +101,7 @@ public final class PacketRunBatch: @unchecked Sendable {
     var isFull: Bool { count == Self.capacity }
 
     /// Describes the next run in place (the slot is reused) and appends it when `build` returns true.
+    @discardableResult
     func append(_ build: (inout PendingTransmit) -> Bool) -> Bool {
         precondition(!isFull, "batch overflow must be checked by the caller")
         guard build(&slots[count]) else { return false }
