@@ -62,14 +62,29 @@ extension CompletionQueue {
     /// What a push decided, carried out of the lock so continuations resume outside it.
     struct PushOutcome {
         let accepted: Bool
-        let eventWaiter: EventWaiter?
-        let completionWaiter: CompletionWaiter?
-        let failedEventWaiters: [EventWaiter]
+        /// The waiters to wake; nil when nobody waits (the common case of a polling application):
+        /// then a push moves no continuation around (their types' layout is known only at run
+        /// time, and an optional one costs runtime calls even to be nil).
+        let wakeups: Wakeups?
+
+        /// Waiters a push hands over.
+        final class Wakeups {
+            let eventWaiter: EventWaiter?
+            let completionWaiter: CompletionWaiter?
+            let failedEventWaiters: [EventWaiter]
+
+            init(eventWaiter: EventWaiter?, completionWaiter: CompletionWaiter?, failedEventWaiters: [EventWaiter]) {
+                self.eventWaiter = eventWaiter
+                self.completionWaiter = completionWaiter
+                self.failedEventWaiters = failedEventWaiters
+            }
+        }
 
         func resume() {
-            eventWaiter?.resume(returning: .success(()))
-            completionWaiter?.continuation.resume()
-            for waiter in failedEventWaiters {
+            guard let wakeups else { return }
+            wakeups.eventWaiter?.resume(returning: .success(()))
+            wakeups.completionWaiter?.continuation.resume()
+            for waiter in wakeups.failedEventWaiters {
                 waiter.resume(
                     returning: .failure(VerbsError(.completionQueueOverflow, "the completion queue overflowed"))
                 )
@@ -130,7 +145,7 @@ extension CompletionQueue {
 
         mutating func push(_ completion: WorkCompletion, solicited: Bool) -> PushOutcome {
             if closed {
-                return PushOutcome(accepted: false, eventWaiter: nil, completionWaiter: nil, failedEventWaiters: [])
+                return PushOutcome(accepted: false, wakeups: nil)
             }
             guard !overflowed, count < capacity else {
                 overflowCount += 1
@@ -142,15 +157,13 @@ extension CompletionQueue {
                 }
                 return PushOutcome(
                     accepted: false,
-                    eventWaiter: nil,
-                    completionWaiter: nil,
-                    failedEventWaiters: failed
+                    wakeups: failed.isEmpty ? nil : PushOutcome.Wakeups(eventWaiter: nil, completionWaiter: nil, failedEventWaiters: failed)
                 )
             }
             ring[(head + count) & slotMask] = completion
             count += 1
 
-            var eventWaiter: EventWaiter?
+            var wakesEventWaiter = false
             let fires: Bool
             switch arm {
             case .disarmed: fires = false
@@ -162,16 +175,16 @@ extension CompletionQueue {
                 if eventWaiters.isEmpty {
                     pendingEvents += 1
                 } else {
-                    eventWaiter = eventWaiters.removeFirst()
+                    wakesEventWaiter = true
                 }
             }
-            let completionWaiter = completionWaiters.isEmpty ? nil : completionWaiters.removeFirst()
+            guard wakesEventWaiter || !completionWaiters.isEmpty else { return PushOutcome(accepted: true, wakeups: nil) }
             return PushOutcome(
                 accepted: true,
-                eventWaiter: eventWaiter,
-                completionWaiter: completionWaiter,
-                failedEventWaiters: []
-            )
+                wakeups: PushOutcome.Wakeups(
+                    eventWaiter: wakesEventWaiter ? eventWaiters.removeFirst() : nil,
+                    completionWaiter: completionWaiters.isEmpty ? nil : completionWaiters.removeFirst(),
+                    failedEventWaiters: []))
         }
 
         mutating func pop() -> WorkCompletion? {
