@@ -58,6 +58,8 @@ extension QueuePair {
         switch next {
         case .reset:
             stateValue.store(next.rawValue, ordering: .releasing)
+            // A batch of runs on its way stops at its next run.
+            requesterRewinds.wrappingAdd(1, ordering: .releasing)
             faultHandler.disableAndDrain()
             sendSide.withLockedValue { side in
                 side = SendSide(capacity: capabilities.maxSendWR)
@@ -86,6 +88,7 @@ extension QueuePair {
             stateValue.store(next.rawValue, ordering: .releasing)
         case .error:
             stateValue.store(next.rawValue, ordering: .releasing)
+            requesterRewinds.wrappingAdd(1, ordering: .releasing)
             faultHandler.disableAndDrain()
             flushInboundMessage()
             sendSide.withLockedValue { $0.flushPending = true }

@@ -39,8 +39,9 @@ public final class QueuePair: Sendable, Hashable, CustomStringConvertible {
     /// Whether the engine tracks this QP's timers.
     let timerWatched = Atomic<Bool>(false)
     let destroyed = Atomic<Bool>(false)
-    /// Bumped whenever the completer takes back runs the requester built (a rewind, or ERR):
-    /// a ``PacketRunBatch`` built before the bump stops at its next run.
+    /// Bumped whenever runs the requester built must not go out any more (the completer rewound
+    /// the send queue, or the QP went to ERR or RESET): a ``PacketRunBatch`` built before the bump
+    /// stops at its next run.
     let requesterRewinds = Atomic<Int>(0)
     /// The page-fault handler: four fault contexts, enabled while the QP moves traffic.
     let faultHandler = PageFaultHandler()
