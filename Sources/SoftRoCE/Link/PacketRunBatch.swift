@@ -1,15 +1,17 @@
 import SoftRoCEMemory
 import Synchronization
 
-/// Runs an RC requester hands the link at once: consecutive runs of one QP for one destination
-/// QP, in PSN order. A link that delivers them together (the in-process fabric) pays for the
-/// destination lookup and the responder's lock once per batch instead of once per run.
+/// Runs a requester hands the link at once: consecutive runs of one QP for one destination QP, in
+/// PSN order (up to 16 of an RC QP; one of a UD QP, whose WQEs may each go elsewhere). A link that
+/// delivers them together (the in-process fabric) pays for the destination lookup and the
+/// responder's lock once per batch instead of once per run.
 ///
 /// Each run's payload is read from the sender's memory only while it is delivered
 /// (``withPayload(at:_:)``), so a batch holds descriptions, not bytes. The batch ends early at a
-/// run that cannot go out: its payload cannot be read (a page fault or an error), or the sender's
-/// completer took back what was built (a NAK, RNR NAK or ERR rewound the send queue while the
-/// batch was on its way). The runs from there on were never sent; the requester takes them back.
+/// run that cannot go out: its payload cannot be read (a page fault or an error), or what was
+/// built must not go out any more (the sender's completer rewound the send queue after a NAK or
+/// RNR NAK, or the QP went to ERR or RESET, while the batch was on its way). The runs from there
+/// on were never sent; the requester takes them back.
 ///
 /// One batch belongs to a device's engine thread and is reused for every QP it runs: only that
 /// thread, and the link during ``PacketLink/transmit(_:from:to:)`` on it, touch it.
