@@ -88,6 +88,12 @@ struct UnresolvableFaultTests {
         #expect(try client.run(.rdmaWrite(id: 100, scatterGatherList: [client.sge(0, 256)], remoteAddress: server.address(damaged - page), rkey: server.region.rkey))?.status == .success)
         try Self.damage(victim, damage)
         defer { Self.repair(victim, damage) }
+        if twoDevices {
+            // The warm-up faulted one page of the victim's device in. Its worker counts the fault
+            // after mapping the page, and the retried WRITE may complete in between: wait for
+            // the count before taking it as the baseline.
+            #expect(eventually { victim.device.counters.pageFaults >= 1 }, "the warm-up's fault is counted")
+        }
         let failedBefore = victim.device.counters.failedFaults
         let pageFaultsBefore = victim.device.counters.pageFaults
         server.buffer.fill(0x5A, at: 0, count: page)
