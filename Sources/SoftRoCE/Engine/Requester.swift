@@ -11,7 +11,7 @@ struct PendingTransmit {
     var pieces = MemoryPieces()
     var inline: [UInt8]?
     /// The region of the only piece, when there is exactly one (`pieces` holds it), unretained:
-    /// a link delivering the run reads it without reference counting.
+    /// a link delivering the run reads it without reference counting. Set by ``read(from:)``.
     var soleRegion: Unmanaged<MemoryRegion>?
     var soleRange: Range<UInt64> = 0..<0
     /// The WQE's first PSN and serial, to find it again if the payload cannot be read.
@@ -19,6 +19,26 @@ struct PendingTransmit {
     var serial: UInt64 = 0
     /// Where the run starts in the message, in bytes (the WQE resumes here after a fault).
     var messageOffset = 0
+
+    /// Makes `pieces` the payload's source.
+    @inline(__always)
+    mutating func read(from pieces: consuming MemoryPieces) {
+        self.pieces = pieces
+        if self.pieces.count == 1 {
+            soleRegion = .passUnretained(self.pieces[0].region)
+            soleRange = self.pieces[0].range
+        } else {
+            soleRegion = nil
+        }
+    }
+
+    /// Forgets the payload's source (and the references to it).
+    @inline(__always)
+    mutating func dropPayload() {
+        pieces = MemoryPieces()
+        inline = nil
+        soleRegion = nil
+    }
 }
 
 extension QueuePair {
@@ -34,6 +54,7 @@ extension QueuePair {
             var idle = false
             sendSide.withLockedValue { side in
                 batch.begin(for: self)
+                var blocked = false
                 while budget > 0 && batch.count < runsPerBatch {
                     budget -= 1
                     var step = RequesterStep.idle
@@ -42,19 +63,15 @@ extension QueuePair {
                         step = nextTransmit(&side, into: &pending, batchHasRuns: hasRuns)
                         return step == .transmit
                     }
-                    if step == .blocked {
-                        // The runs built so far go out first, the last asking for an ACK.
-                        batch.asksForAcknowledgeOnLastRun()
-                        side.packetsSinceAckRequest = 0
-                        break
-                    }
-                    if step == .idle {
-                        idle = true
-                        break
-                    }
+                    blocked = step == .blocked
+                    idle = step == .idle
+                    if blocked || idle { break }
                 }
-                // A full batch followed by a WQE that will fail: its runs ask for an ACK as well.
-                if type == .rc && batch.count == runsPerBatch && side.packetsSinceAckRequest != 0 && nextWQEFailsValidation(&side) {
+                // Runs followed by a WQE that will fail validation (the next one, or the one after a
+                // full batch) go out first, the last asking for an ACK: the failure waits for it.
+                if type == .rc && batch.count > 0 && side.packetsSinceAckRequest != 0
+                    && (blocked || (batch.count == runsPerBatch && nextWQEFailsValidation(&side)))
+                {
                     batch.asksForAcknowledgeOnLastRun()
                     side.packetsSinceAckRequest = 0
                 }
@@ -81,8 +98,9 @@ extension QueuePair {
         if side.queue.cursor >= side.queue.count { sendInbox.drain(into: side.queue) }
         let offset = side.queue.cursor
         guard offset < side.queue.count, !side.queue[offset].started, side.queue[offset].inlineData == nil else { return false }
-        let needsLocalWrite = side.queue[offset].opcode == .rdmaRead || side.queue[offset].opcode.isAtomic
-        return localRegions(for: side.queue[offset].request.scatterGatherList, needsLocalWrite: needsLocalWrite, cache: &side.localRegionCache) == nil
+        return localRegions(
+            for: side.queue[offset].request.scatterGatherList, needsLocalWrite: side.queue[offset].opcode.isReadOrAtomic,
+            cache: &side.localRegionCache) == nil
     }
 
     /// Picks the next run to send, describes it in `pending` and advances the send queue; called
@@ -152,7 +170,7 @@ extension QueuePair {
     /// Validates a WQE's local SGEs and assigns its PSNs. A READ or ATOMIC first checks that its
     /// local buffer is mapped for writing (the responses land there).
     private func start(_ wqe: inout SendWQE, side: inout SendSide) -> StartOutcome {
-        let needsLocalWrite = wqe.request.opcode == .rdmaRead || wqe.request.opcode.isAtomic
+        let needsLocalWrite = wqe.opcode.isReadOrAtomic
         if wqe.inlineData == nil {
             guard let regions = localRegions(for: wqe.request.scatterGatherList, needsLocalWrite: needsLocalWrite, cache: &side.localRegionCache) else {
                 return .failed(.localProtectionError)
@@ -194,9 +212,7 @@ extension QueuePair {
         pending.destination = type == .ud ? (wqe.request.datagram?.addressHandle.addressVector.destinationGID ?? .zero) : side.path.destinationGID
         pending.firstPSN = wqe.firstPSN
         pending.serial = wqe.serial
-        pending.pieces = MemoryPieces()
-        pending.inline = nil
-        pending.soleRegion = nil
+        pending.dropPayload()
         pending.messageOffset = 0
 
         switch wqe.request.opcode {
@@ -261,11 +277,7 @@ extension QueuePair {
         if let inline = wqe.inlineData {
             pending.inline = Array(inline[sent..<sent + runBytes])
         } else {
-            pending.pieces = Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: sent..<sent + runBytes)
-            if pending.pieces.count == 1 {
-                pending.soleRegion = .passUnretained(pending.pieces[0].region)
-                pending.soleRange = pending.pieces[0].range
-            }
+            pending.read(from: Self.pieces(of: wqe.request.scatterGatherList, regions: wqe.regions, range: sent..<sent + runBytes))
         }
         wqe.bytesSent = sent + runBytes
         wqe.fullySent = ends

@@ -48,7 +48,7 @@ extension QueuePair {
     }
 
     /// Whether the QP's state lets the responder execute requests (RTR, RTS, SQD, SQE).
-    private var isResponding: Bool {
+    var isResponding: Bool {
         let state = self.state
         return state == .readyToReceive || state == .readyToSend || state == .sendQueueDrained || state == .sendQueueError
     }

@@ -106,14 +106,11 @@ extension QueuePair {
         }
         guard type == .rc else { return }
         responderSide.withLockedValue { side in
-            let state = self.state
             // The request is still unanswered: the expected one (SEND, WRITE, ATOMIC, a new READ),
             // or a READ already accepted whose responses stopped at this PSN.
             let pending = side.expectedPSN == request.psn
                 || (request.context == .responderRead && request.psn.precedes(side.expectedPSN))
-            guard state == .readyToReceive || state == .readyToSend || state == .sendQueueDrained || state == .sendQueueError,
-                pending
-            else { return }
+            guard isResponding, pending else { return }
             if error == nil {
                 // Resume hint: a repeated acknowledgement of the PSN before the RNR-NAKed one. Our
                 // requester ends its RNR back-off on it; others ignore a duplicate ACK and retry

@@ -122,11 +122,7 @@ public final class PacketRunBatch: @unchecked Sendable {
 
     /// Ends the batch: drops the references its runs hold (regions, inline bytes).
     func end() {
-        for slot in 0..<count {
-            slots[slot].pieces = MemoryPieces()
-            slots[slot].inline = nil
-            slots[slot].soleRegion = nil
-        }
+        for slot in 0..<count { slots[slot].dropPayload() }
         count = 0
         queuePair = nil
         failure = nil
