@@ -38,4 +38,18 @@ package struct MonotonicInstant: Comparable, Hashable, Sendable {
 
     @inline(__always)
     package static func < (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+
+    // The other comparisons spelled out: `Comparable`'s defaults go through the type's witness
+    // table, which the runtime builds on first use, taking kernel faults on the thread that
+    // happens to compare first (the engine, in the middle of its data path).
+    @inline(__always)
+    package static func <= (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool { lhs.nanoseconds <= rhs.nanoseconds }
+    @inline(__always)
+    package static func > (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool { lhs.nanoseconds > rhs.nanoseconds }
+    @inline(__always)
+    package static func >= (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool { lhs.nanoseconds >= rhs.nanoseconds }
+
+    /// The earlier of the two (the standard library's generic `min` needs the witness table).
+    @inline(__always)
+    package static func earliest(_ a: MonotonicInstant, _ b: MonotonicInstant) -> MonotonicInstant { a < b ? a : b }
 }

@@ -366,7 +366,7 @@ extension QueuePair {
             completeFinished(&side)
             if fired { return .fired }
             switch (side.rnrDeadline, side.retransmitDeadline) {
-            case (let rnr?, let retransmit?): return .pending(min(rnr, retransmit))
+            case (let rnr?, let retransmit?): return .pending(.earliest(rnr, retransmit))
             case (let deadline?, nil), (nil, let deadline?): return .pending(deadline)
             case (nil, nil): return .idle
             }

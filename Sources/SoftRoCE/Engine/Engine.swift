@@ -200,7 +200,7 @@ final class Engine: Sendable {
                 timers.seenChange = -1
                 schedule(qp)
             case .pending(let deadline):
-                timers.nextDeadline = min(timers.nextDeadline ?? deadline, deadline)
+                timers.nextDeadline = .earliest(timers.nextDeadline ?? deadline, deadline)
             }
         }
         return fired
